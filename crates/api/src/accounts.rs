@@ -1,0 +1,114 @@
+//! Accounts and sessions on the wire.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::Redacted;
+
+/// `POST /v1/accounts`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccountRequest {
+    /// The public handle: 3 to 32 letters, digits, `_`, `.` or `-`.
+    #[schema(example = "vintage_cameras")]
+    pub handle: String,
+    /// The email address. Never shown to other users.
+    #[schema(example = "jane@example.com")]
+    pub email: String,
+    /// At least 8 characters, not a common password.
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+impl fmt::Debug for CreateAccountRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateAccountRequest").field("handle", &self.handle).field("email", &Redacted).field("password", &Redacted).finish()
+    }
+}
+
+/// An account as its owner just created it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccountResponse {
+    /// The account id.
+    pub id: Uuid,
+    /// The handle.
+    pub handle: String,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `GET /v1/me`: the caller's own profile, personal fields included.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MeResponse {
+    /// The account id.
+    pub id: Uuid,
+    /// The handle.
+    pub handle: String,
+    /// The email address.
+    pub email: String,
+    /// When the account was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl fmt::Debug for MeResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MeResponse").field("id", &self.id).field("handle", &self.handle).field("email", &Redacted).finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/sessions`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSessionRequest {
+    /// A handle or an email address.
+    pub login: String,
+    /// The password.
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+impl fmt::Debug for CreateSessionRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateSessionRequest").field("login", &Redacted).field("password", &Redacted).finish()
+    }
+}
+
+/// A new session. The token is shown once; send it as `Authorization: Bearer <token>`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionResponse {
+    /// The bearer token.
+    pub token: String,
+    /// The session's id.
+    pub session_id: Uuid,
+    /// When the session ends at the latest (it also ends after 30 minutes unused).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl fmt::Debug for SessionResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionResponse").field("token", &Redacted).field("session_id", &self.session_id).finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/stream/tickets`: a single-use ticket for opening the WebSocket from a browser.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StreamTicketResponse {
+    /// Pass as `?ticket=` to `GET /v1/stream` within its lifetime; it works once.
+    pub ticket: String,
+    /// When it stops being accepted (30 seconds after issue).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl fmt::Debug for StreamTicketResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamTicketResponse").field("ticket", &Redacted).finish_non_exhaustive()
+    }
+}

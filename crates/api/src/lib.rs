@@ -1,0 +1,34 @@
+//! Parley's wire contract: the JSON request and response bodies of `/v1`, the WebSocket
+//! frames of `/v1/stream`, the RFC 9457 problem body with its stable codes, and (feature
+//! `client`) a typed client that the tests, the bench and the CLI share.
+//!
+//! These types describe the wire and nothing else: they carry no rules (the domain validates)
+//! and no status codes (the server maps errors). Secrets in them (passwords, tokens) have a
+//! redacted `Debug`.
+
+pub mod accounts;
+pub mod conversations;
+pub mod messages;
+pub mod problem;
+pub mod stream;
+
+#[cfg(feature = "client")]
+pub mod client;
+
+pub use problem::{Problem, ProblemCode};
+
+/// The body of `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` when the server can reach its database.
+    pub status: String,
+}
+
+/// Writes `[redacted]` for a secret field inside a hand-written `Debug`.
+pub(crate) struct Redacted;
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}

@@ -1,0 +1,86 @@
+//! Messages on the wire.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::conversations::Party;
+
+/// `POST /v1/conversations/{id}/messages`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageRequest {
+    /// Your id for this message (1 to 64 letters, digits, `-`, `_`; a UUID fits). Sending again
+    /// with the same id returns the original message instead of a duplicate.
+    pub client_msg_id: String,
+    /// The text, at most 4,000 characters.
+    pub body: String,
+}
+
+impl fmt::Debug for SendMessageRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SendMessageRequest {{ client_msg_id: {:?}, body: {} bytes }}", self.client_msg_id, self.body.len())
+    }
+}
+
+/// A message.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessageResponse {
+    /// Its id.
+    pub id: Uuid,
+    /// The conversation.
+    pub conversation_id: Uuid,
+    /// Its position in the conversation: 1, 2, 3, ... without gaps.
+    pub seq: i64,
+    /// Who wrote it.
+    pub author: Party,
+    /// Whether you wrote it.
+    pub mine: bool,
+    /// The author's idempotency key.
+    pub client_msg_id: String,
+    /// The text.
+    pub body: String,
+    /// When the server accepted it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl fmt::Debug for MessageResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageResponse")
+            .field("id", &self.id)
+            .field("conversation_id", &self.conversation_id)
+            .field("seq", &self.seq)
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A page of messages, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessagePage {
+    /// The messages.
+    pub items: Vec<MessageResponse>,
+    /// Whether more messages lie beyond this page: older ones when reading with `before` (or
+    /// no bound), newer ones when reading with `after`.
+    pub has_more: bool,
+}
+
+/// Query of `GET /v1/conversations/{id}/messages`. Without bounds: the newest messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListMessagesQuery {
+    /// Only messages older than this sequence number (scroll back).
+    #[param(minimum = 0)]
+    pub before: Option<i64>,
+    /// Only messages newer than this sequence number (catch up after a reconnect).
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}

@@ -1,0 +1,139 @@
+//! RFC 9457 problem details: every error response has this body, with a stable `code` that
+//! clients switch on (the `title` and `detail` are for humans and may change).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A stable, machine-readable error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    /// The body is not valid JSON, not UTF-8, or not of the expected shape.
+    MalformedRequest,
+    /// A field broke a rule; `field` and `reason` say which.
+    ValidationFailed,
+    /// The body is larger than the limit.
+    PayloadTooLarge,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// No valid session (missing, expired, revoked or unknown token).
+    Unauthenticated,
+    /// Login failed.
+    InvalidCredentials,
+    /// No such resource, or not yours to see.
+    NotFound,
+    /// The HTTP method is not allowed on this resource.
+    MethodNotAllowed,
+    /// The handle is already in use.
+    HandleTaken,
+    /// The email address is already in use.
+    EmailTaken,
+    /// You tried to open a conversation with yourself.
+    CannotMessageSelf,
+    /// The client message id was already used for a different message.
+    ClientMsgIdReused,
+    /// Too many requests; `retry_after_secs` says when to try again.
+    RateLimited,
+    /// The WebSocket upgrade came from an origin that is not allowed.
+    ForbiddenOrigin,
+    /// The request took too long.
+    RequestTimeout,
+    /// The service is temporarily unable to answer; retry later.
+    ServiceUnavailable,
+    /// Something went wrong on the server; the `request_id` identifies it in the logs.
+    Internal,
+}
+
+impl ProblemCode {
+    /// The code's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemCode::MalformedRequest => "malformed_request",
+            ProblemCode::ValidationFailed => "validation_failed",
+            ProblemCode::PayloadTooLarge => "payload_too_large",
+            ProblemCode::UnsupportedMediaType => "unsupported_media_type",
+            ProblemCode::Unauthenticated => "unauthenticated",
+            ProblemCode::InvalidCredentials => "invalid_credentials",
+            ProblemCode::NotFound => "not_found",
+            ProblemCode::MethodNotAllowed => "method_not_allowed",
+            ProblemCode::HandleTaken => "handle_taken",
+            ProblemCode::EmailTaken => "email_taken",
+            ProblemCode::CannotMessageSelf => "cannot_message_self",
+            ProblemCode::ClientMsgIdReused => "client_msg_id_reused",
+            ProblemCode::RateLimited => "rate_limited",
+            ProblemCode::ForbiddenOrigin => "forbidden_origin",
+            ProblemCode::RequestTimeout => "request_timeout",
+            ProblemCode::ServiceUnavailable => "service_unavailable",
+            ProblemCode::Internal => "internal",
+        }
+    }
+
+    /// A short human summary of the code.
+    pub fn title(self) -> &'static str {
+        match self {
+            ProblemCode::MalformedRequest => "The request body could not be read",
+            ProblemCode::ValidationFailed => "A field is invalid",
+            ProblemCode::PayloadTooLarge => "The request body is too large",
+            ProblemCode::UnsupportedMediaType => "The request body must be JSON",
+            ProblemCode::Unauthenticated => "Authentication required",
+            ProblemCode::InvalidCredentials => "Invalid login or password",
+            ProblemCode::NotFound => "Not found",
+            ProblemCode::MethodNotAllowed => "Method not allowed",
+            ProblemCode::HandleTaken => "That handle is taken",
+            ProblemCode::EmailTaken => "That email address is already registered",
+            ProblemCode::CannotMessageSelf => "You cannot open a conversation with yourself",
+            ProblemCode::ClientMsgIdReused => "That client message id was used for another message",
+            ProblemCode::RateLimited => "Too many requests",
+            ProblemCode::ForbiddenOrigin => "Origin not allowed",
+            ProblemCode::RequestTimeout => "The request took too long",
+            ProblemCode::ServiceUnavailable => "Service temporarily unavailable",
+            ProblemCode::Internal => "Internal error",
+        }
+    }
+}
+
+/// The body of every error response (`application/problem+json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type: `urn:parley:problem:<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short human summary.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// The stable machine-readable code.
+    pub code: ProblemCode,
+    /// A human explanation of this occurrence, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request's id, to quote when reporting a problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// For `validation_failed`: the field that was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For `validation_failed`: the rule it broke, e.g. `too_short`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For `rate_limited`: seconds to wait before retrying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+impl Problem {
+    /// A problem with the code's title and the given status.
+    pub fn new(code: ProblemCode, status: u16) -> Self {
+        Self {
+            problem_type: format!("urn:parley:problem:{}", code.as_str()),
+            title: code.title().to_owned(),
+            status,
+            code,
+            detail: None,
+            request_id: None,
+            field: None,
+            reason: None,
+            retry_after_secs: None,
+        }
+    }
+}

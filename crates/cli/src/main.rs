@@ -1,0 +1,130 @@
+//! The `parley` binary: thin by design. It parses arguments, loads the configuration and hands
+//! over to `parley-server`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use parley_server::config::Config;
+use parley_server::{Runtime, Server, telemetry};
+
+/// Parley: private, encrypted buyer-seller messaging for online marketplaces.
+///
+/// Configuration comes from compiled-in defaults, then the TOML file given with --config,
+/// then PARLEY_* environment variables (PARLEY_HTTP__LISTEN sets http.listen). The master key
+/// comes from PARLEY_MASTER_KEY or the key file in the data directory.
+#[derive(Debug, Parser)]
+#[command(name = "parley", version, propagate_version = true)]
+struct Cli {
+    /// A TOML configuration file.
+    #[arg(long, global = true, env = "PARLEY_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: HTTPS API and WebSocket on https://127.0.0.1:8443 by default.
+    ///
+    /// With no configuration it keeps everything in ./data: an SQLite database, a key
+    /// database, a generated master key (back it up apart from the data) and a local CA with
+    /// a 90-day server certificate (trust ./data/tls/ca.pem in your client).
+    Serve,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Print the OpenAPI 3.1 description of the HTTP API.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Print the effective configuration as TOML (database passwords masked; the master key
+    /// is never part of it).
+    Show,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let loaded = match Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("parley: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&loaded.config.log);
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    match cli.command {
+        Command::Serve => run_server(&loaded.config),
+        Command::Config {
+            action: ConfigAction::Show,
+        } => print_and_exit(&loaded.config.to_redacted_toml()),
+        Command::Openapi => print_and_exit(&parley_server::routes::openapi_json()),
+    }
+}
+
+#[allow(clippy::print_stdout, reason = "printing is this command's job")]
+fn print_and_exit(text: &str) -> ExitCode {
+    println!("{text}");
+    ExitCode::SUCCESS
+}
+
+fn run_server(config: &Config) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("parley: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("parley: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: &Config) -> anyhow::Result<()> {
+    let server = Server::build(config, Runtime::from_process()).await?;
+    let url = server.url()?;
+    tracing::info!(%url, data_dir = %config.data_dir.display(), "Parley is listening");
+    eprintln!("Parley is listening on {url}");
+    if server.ca_pem().is_some() {
+        eprintln!(
+            "Its certificate is signed by the local CA in {}",
+            config.data_dir.join("tls/ca.pem").display()
+        );
+        eprintln!(
+            "Try: curl --cacert {} {url}/healthz",
+            config.data_dir.join("tls/ca.pem").display()
+        );
+    }
+    let stop = server.shutdown_token();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        stop.cancel();
+    });
+    server.run_until_stopped().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+        tokio::signal::ctrl_c().await.ok();
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -1,0 +1,97 @@
+//! Sign-up and the user's own profile.
+
+use parley_domain::{EmailAddress, Handle, KeyScope, NewPassword, Sealed, Timestamp, UserId};
+use parley_store::NewUser;
+use uuid::Uuid;
+
+use crate::Parley;
+use crate::auth::Session;
+use crate::error::CoreError;
+use crate::keyring::KeyRing;
+
+/// What a new user typed.
+#[derive(Debug)]
+pub struct NewAccount {
+    /// The wanted handle.
+    pub handle: String,
+    /// The email address.
+    pub email: String,
+    /// The password (never stored; hashed).
+    pub password: parley_domain::Secret<String>,
+}
+
+/// A created account, as others may see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Its id.
+    pub id: UserId,
+    /// Its handle.
+    pub handle: Handle,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A user's own profile, with their personal fields decrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// The account.
+    pub account: Account,
+    /// Their email address.
+    pub email: EmailAddress,
+}
+
+impl Parley {
+    /// Creates an account: validates the fields, hashes the password (off the async threads),
+    /// seals the email under a new profile key and indexes it blindly for login.
+    pub async fn sign_up(&self, request: NewAccount) -> Result<Account, CoreError> {
+        let handle = Handle::parse(&request.handle)?;
+        let email = EmailAddress::parse(&request.email)?;
+        let password = NewPassword::parse(request.password.expose(), &handle, &email)?;
+        let hasher = self.hasher.clone();
+        let password_hash =
+            tokio::task::spawn_blocking(move || hasher.hash(password.expose())).await??;
+        let id = UserId::from_uuid(Uuid::now_v7());
+        let now = self.clock.now();
+        let dek = self.keys.dek_for(&KeyScope::UserProfile(id), now).await?;
+        let sealed_email = dek.seal(email.expose().as_bytes(), &KeyRing::email_aad(&id))?;
+        let user = NewUser {
+            id,
+            handle: handle.clone(),
+            email: Sealed::from_bytes(sealed_email),
+            email_index: self.keys.email_index(&email),
+            password_hash,
+            created_at: now,
+        };
+        self.store.insert_user(&user).await?;
+        tracing::info!(user_id = %id, "account created");
+        Ok(Account {
+            id,
+            handle,
+            created_at: now,
+        })
+    }
+
+    /// The caller's own profile.
+    pub async fn profile(&self, session: &Session) -> Result<Profile, CoreError> {
+        let user = self
+            .store
+            .user_by_id(session.user_id())
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let dek = self
+            .keys
+            .existing_dek(&KeyScope::UserProfile(user.id))
+            .await?
+            .ok_or_else(|| CoreError::Internal("profile key missing for a live account".into()))?;
+        let email = dek.open(user.email.as_bytes(), &KeyRing::email_aad(&user.id))?;
+        let email = String::from_utf8(email).map_err(|e| CoreError::Internal(Box::new(e)))?;
+        Ok(Profile {
+            account: Account {
+                id: user.id,
+                handle: user.handle,
+                created_at: user.created_at,
+            },
+            email: EmailAddress::from_trusted(email),
+        })
+    }
+}

@@ -1,0 +1,77 @@
+//! The core's errors, in domain terms. The server maps each variant to a status and a stable
+//! problem code in one exhaustive match.
+
+use std::time::Duration;
+
+use parley_crypto::CryptoError;
+use parley_domain::ValidationError;
+use parley_store::{Conflict, StoreError};
+
+/// What a use case can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// An input value broke a rule.
+    #[error("invalid input: {0}")]
+    Invalid(#[from] ValidationError),
+    /// The handle belongs to another account.
+    #[error("handle taken")]
+    HandleTaken,
+    /// The email address belongs to another account.
+    #[error("email taken")]
+    EmailTaken,
+    /// Login failed. Deliberately says nothing about which part was wrong.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// No valid session: missing, expired, revoked or unknown token.
+    #[error("not authenticated")]
+    Unauthenticated,
+    /// No user has that handle.
+    #[error("user not found")]
+    UserNotFound,
+    /// The conversation does not exist, or the caller is not a party to it (indistinguishable).
+    #[error("conversation not found")]
+    ConversationNotFound,
+    /// A user tried to open a conversation with themselves.
+    #[error("cannot open a conversation with yourself")]
+    CannotMessageSelf,
+    /// A client message id was reused for a different body.
+    #[error("client message id reused with a different body")]
+    ClientMsgIdReused,
+    /// Too many actions too fast.
+    #[error("rate limited")]
+    RateLimited {
+        /// How long until the next action is allowed.
+        retry_after: Duration,
+    },
+    /// The database is unreachable; retrying later may work.
+    #[error("storage unavailable")]
+    Unavailable(#[source] StoreError),
+    /// Anything else: a bug, corruption or an operational fault. Logged, never shown.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for CoreError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(Conflict::HandleTaken) => CoreError::HandleTaken,
+            StoreError::Conflict(Conflict::EmailTaken) => CoreError::EmailTaken,
+            StoreError::Unavailable(_) => CoreError::Unavailable(error),
+            StoreError::Database(_) | StoreError::NotFound(_) | StoreError::Corrupt(_) => {
+                CoreError::Internal(Box::new(error))
+            }
+        }
+    }
+}
+
+impl From<CryptoError> for CoreError {
+    fn from(error: CryptoError) -> Self {
+        CoreError::Internal(Box::new(error))
+    }
+}
+
+impl From<tokio::task::JoinError> for CoreError {
+    fn from(error: tokio::task::JoinError) -> Self {
+        CoreError::Internal(Box::new(error))
+    }
+}

@@ -1,0 +1,76 @@
+//! The key ring: the KEK, the key store and the blind-index key. It hands out the data key
+//! of a scope (creating it on first use) and seals and opens protected fields with it.
+
+use std::sync::Arc;
+
+use parley_crypto::{Aad, BlindIndexKey, Dek, Kek};
+use parley_domain::{BlindIndex, EmailAddress, KeyScope, Timestamp};
+use parley_store::KeyStore;
+
+use crate::error::CoreError;
+
+/// Keys and what they do.
+pub struct KeyRing {
+    kek: Kek,
+    store: Arc<dyn KeyStore>,
+    blind_index: BlindIndexKey,
+}
+
+impl KeyRing {
+    /// Opens the ring, creating the blind-index key on first start.
+    pub async fn open(
+        kek: Kek,
+        store: Arc<dyn KeyStore>,
+        now: Timestamp,
+    ) -> Result<Self, CoreError> {
+        let dek = get_or_create(&kek, store.as_ref(), &KeyScope::BlindIndex, now).await?;
+        Ok(Self {
+            blind_index: BlindIndexKey::from_dek(&dek),
+            kek,
+            store,
+        })
+    }
+
+    /// The data key of `scope`, created if it does not exist yet.
+    pub async fn dek_for(&self, scope: &KeyScope, now: Timestamp) -> Result<Dek, CoreError> {
+        get_or_create(&self.kek, self.store.as_ref(), scope, now).await
+    }
+
+    /// The data key of `scope`, if it exists (it does not after erasure).
+    pub async fn existing_dek(&self, scope: &KeyScope) -> Result<Option<Dek>, CoreError> {
+        match self.store.wrapped_key(scope).await? {
+            Some(wrapped) => Ok(Some(self.kek.unwrap(&wrapped, scope)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The blind index of an email address.
+    pub fn email_index(&self, email: &EmailAddress) -> BlindIndex {
+        self.blind_index.email(email)
+    }
+
+    /// The associated data of a user's email field.
+    pub fn email_aad(user: &impl std::fmt::Display) -> Aad {
+        Aad::field("users", user, "email")
+    }
+
+    /// The associated data of a message body.
+    pub fn body_aad(message: &impl std::fmt::Display) -> Aad {
+        Aad::field("messages", message, "body")
+    }
+}
+
+async fn get_or_create(
+    kek: &Kek,
+    store: &dyn KeyStore,
+    scope: &KeyScope,
+    now: Timestamp,
+) -> Result<Dek, CoreError> {
+    if let Some(wrapped) = store.wrapped_key(scope).await? {
+        return Ok(kek.unwrap(&wrapped, scope)?);
+    }
+    let fresh = kek.wrap(&Dek::generate()?, scope)?;
+    // Two writers may race to create the key: the store keeps the first and both use it.
+    let filed = store.insert_key_if_absent(scope, &fresh, now).await?;
+    Ok(kek.unwrap(&filed, scope)?)
+}

@@ -1,0 +1,211 @@
+//! Sending and reading messages. Bodies are sealed under the (conversation, author) data key
+//! before they reach the store, and opened only for a [`Participant`].
+
+use std::collections::HashMap;
+
+use parley_crypto::Dek;
+use parley_domain::page::{MessageWindow, PageLimit};
+use parley_domain::{
+    ClientMsgId, Handle, KeyScope, Message, MessageBody, MessageId, Sealed, UserId,
+};
+use parley_store::{Inserted, MessageRecord, NewMessage};
+use uuid::Uuid;
+
+use crate::Parley;
+use crate::conversations::Participant;
+use crate::error::CoreError;
+use crate::events::Event;
+use crate::keyring::KeyRing;
+
+/// A message to send.
+#[derive(Debug)]
+pub struct SendMessage {
+    /// The sender's idempotency key.
+    pub client_msg_id: ClientMsgId,
+    /// The text (validated here, against the configured length limit).
+    pub body: String,
+}
+
+/// A message as one participant sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageView {
+    /// The message, body decrypted.
+    pub message: Message,
+    /// The author's handle.
+    pub author_handle: Handle,
+    /// Whether the viewer wrote it.
+    pub mine: bool,
+}
+
+/// The outcome of a send: a new message, or the one already sent under the same client id.
+pub type Sent = Inserted<MessageView>;
+
+/// A page of messages, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessagePage {
+    /// The messages.
+    pub items: Vec<MessageView>,
+    /// Whether more messages lie beyond the page, in the direction of the window.
+    pub has_more: bool,
+}
+
+impl Parley {
+    /// Sends a message. A retry with the same client message id and body returns the original
+    /// message and writes nothing; the same id with another body is refused.
+    pub async fn send_message(
+        &self,
+        participant: &Participant,
+        request: SendMessage,
+    ) -> Result<Sent, CoreError> {
+        let body = MessageBody::parse(&request.body, self.settings.message_max_chars)?;
+        let author = participant.session().user_id();
+        let conversation = participant.conversation_id();
+        if let Some(existing) = self
+            .store
+            .message_by_client_msg_id(conversation, author, &request.client_msg_id)
+            .await?
+        {
+            return self.replayed(participant, existing, &body).await;
+        }
+        let now = self.clock.now();
+        self.send_limiter
+            .check(author, now)
+            .map_err(|retry_after| CoreError::RateLimited { retry_after })?;
+        let id = MessageId::from_uuid(Uuid::now_v7());
+        let dek = self
+            .keys
+            .dek_for(
+                &KeyScope::MessageAuthor {
+                    conversation,
+                    author,
+                },
+                now,
+            )
+            .await?;
+        let message = NewMessage {
+            id,
+            conversation_id: conversation,
+            author,
+            client_msg_id: request.client_msg_id,
+            body: Sealed::from_bytes(dek.seal(body.expose().as_bytes(), &KeyRing::body_aad(&id))?),
+            created_at: now,
+        };
+        match self.store.append_message(&message).await? {
+            Inserted::New(record) => {
+                let parties = participant.record().conversation.parties();
+                self.events.publish(Event::MessageAppended {
+                    recipients: parties,
+                    conversation,
+                    seq: record.seq,
+                });
+                Ok(Inserted::New(self.view(participant, record, body)))
+            }
+            Inserted::Existing(record) => self.replayed(participant, record, &body).await,
+        }
+    }
+
+    /// Messages of the conversation in `window`, oldest first.
+    pub async fn list_messages(
+        &self,
+        participant: &Participant,
+        window: MessageWindow,
+        limit: PageLimit,
+    ) -> Result<MessagePage, CoreError> {
+        let mut records = self
+            .store
+            .messages(
+                participant.conversation_id(),
+                window,
+                limit.with_lookahead(),
+            )
+            .await?;
+        let has_more = limit.has_more(records.len());
+        if has_more {
+            // The extra record lies beyond the page: the oldest when reading backwards.
+            match window {
+                MessageWindow::After(_) => records.truncate(limit.get() as usize),
+                MessageWindow::Latest | MessageWindow::Before(_) => {
+                    records.remove(0);
+                }
+            }
+        }
+        let mut keys: HashMap<UserId, Dek> = HashMap::new();
+        let mut items = Vec::with_capacity(records.len());
+        for record in records {
+            if !keys.contains_key(&record.author) {
+                keys.insert(
+                    record.author,
+                    self.message_key(participant, record.author).await?,
+                );
+            }
+            let dek = keys
+                .get(&record.author)
+                .ok_or_else(|| CoreError::Internal("message key vanished".into()))?;
+            let body = open_body(dek, &record)?;
+            items.push(self.view(participant, record, body));
+        }
+        Ok(MessagePage { items, has_more })
+    }
+
+    async fn replayed(
+        &self,
+        participant: &Participant,
+        record: MessageRecord,
+        body: &MessageBody,
+    ) -> Result<Sent, CoreError> {
+        let dek = self.message_key(participant, record.author).await?;
+        let stored = open_body(&dek, &record)?;
+        if &stored != body {
+            return Err(CoreError::ClientMsgIdReused);
+        }
+        Ok(Inserted::Existing(self.view(participant, record, stored)))
+    }
+
+    async fn message_key(
+        &self,
+        participant: &Participant,
+        author: UserId,
+    ) -> Result<Dek, CoreError> {
+        let scope = KeyScope::MessageAuthor {
+            conversation: participant.conversation_id(),
+            author,
+        };
+        self.keys
+            .existing_dek(&scope)
+            .await?
+            .ok_or_else(|| CoreError::Internal("message key missing".into()))
+    }
+
+    fn view(
+        &self,
+        participant: &Participant,
+        record: MessageRecord,
+        body: MessageBody,
+    ) -> MessageView {
+        let viewer = participant.session().user_id();
+        let conversation = &participant.record().conversation;
+        let author_handle = match conversation.role_of(record.author) {
+            Some(parley_domain::Role::Buyer) => participant.record().buyer_handle.clone(),
+            _ => participant.record().seller_handle.clone(),
+        };
+        MessageView {
+            mine: record.author == viewer,
+            author_handle,
+            message: Message {
+                id: record.id,
+                conversation_id: record.conversation_id,
+                seq: record.seq,
+                author: record.author,
+                client_msg_id: record.client_msg_id,
+                body,
+                created_at: record.created_at,
+            },
+        }
+    }
+}
+
+fn open_body(dek: &Dek, record: &MessageRecord) -> Result<MessageBody, CoreError> {
+    let plain = dek.open(record.body.as_bytes(), &KeyRing::body_aad(&record.id))?;
+    let text = String::from_utf8(plain).map_err(|e| CoreError::Internal(Box::new(e)))?;
+    Ok(MessageBody::from_trusted(text))
+}

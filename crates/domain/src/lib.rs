@@ -1,0 +1,27 @@
+//! Parley's vocabulary: identifiers, handles, conversations, messages and the pure rules
+//! over them (validation, pagination windows, rate buckets, key scopes).
+//!
+//! This crate owns the meaning of every value that enters the system. It must never do I/O,
+//! read a clock, draw randomness or derive `Serialize`: time and randomness come in as
+//! arguments, and wire formats live in `parley-api`.
+#![warn(missing_docs)]
+
+pub mod account;
+pub mod conversation;
+pub mod ids;
+pub mod keys;
+pub mod message;
+pub mod page;
+pub mod rate;
+pub mod secret;
+pub mod time;
+pub mod validation;
+
+pub use account::{EmailAddress, Handle, HandleKey, Login, NewPassword};
+pub use conversation::{Conversation, ListingId, Role};
+pub use ids::{ConversationId, MessageId, SessionId, UserId};
+pub use keys::{BlindIndex, KeyScope, PasswordHash, Sealed, TokenHash, WrappedKey};
+pub use message::{ClientMsgId, Message, MessageBody, Seq};
+pub use secret::Secret;
+pub use time::Timestamp;
+pub use validation::ValidationError;

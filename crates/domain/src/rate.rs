@@ -1,0 +1,119 @@
+//! Token-bucket arithmetic for rate limits. Pure: the caller passes the current time, so a
+//! fake clock drives it in tests.
+
+use std::time::Duration;
+
+use crate::time::Timestamp;
+
+/// How fast a bucket refills and how much it holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RatePolicy {
+    /// The burst: how many actions may happen at once after a quiet period.
+    pub burst: u32,
+    /// The sustained rate.
+    pub per_minute: u32,
+}
+
+/// A bucket of tokens; each action takes one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenBucket {
+    tokens: f64,
+    updated_at: Timestamp,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn full(policy: RatePolicy, now: Timestamp) -> Self {
+        Self {
+            tokens: f64::from(policy.burst),
+            updated_at: now,
+        }
+    }
+
+    /// Takes one token, or says how long until one is available.
+    pub fn try_take(&mut self, policy: RatePolicy, now: Timestamp) -> Result<(), Duration> {
+        self.refill(policy, now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return Ok(());
+        }
+        let per_second = f64::from(policy.per_minute) / 60.0;
+        if per_second <= 0.0 {
+            return Err(Duration::from_secs(60));
+        }
+        let wait = (1.0 - self.tokens) / per_second;
+        Err(Duration::from_secs_f64(wait.max(0.001)))
+    }
+
+    /// Whether the bucket would be full at `now` (it can then be forgotten).
+    pub fn is_full_at(&self, policy: RatePolicy, now: Timestamp) -> bool {
+        let mut copy = *self;
+        copy.refill(policy, now);
+        copy.tokens >= f64::from(policy.burst)
+    }
+
+    fn refill(&mut self, policy: RatePolicy, now: Timestamp) {
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "elapsed milliseconds fit f64's 52-bit mantissa for 142,000 years"
+        )]
+        let elapsed_secs = now.since(self.updated_at).as_millis() as f64 / 1000.0;
+        let refill = elapsed_secs * f64::from(policy.per_minute) / 60.0;
+        self.tokens = (self.tokens + refill).min(f64::from(policy.burst));
+        self.updated_at = self.updated_at.max(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: RatePolicy = RatePolicy {
+        burst: 3,
+        per_minute: 60,
+    };
+
+    #[test]
+    fn burst_then_refill_at_the_sustained_rate() {
+        let t0 = Timestamp::from_millis(0);
+        let mut bucket = TokenBucket::full(POLICY, t0);
+        for _ in 0..3 {
+            assert!(bucket.try_take(POLICY, t0).is_ok());
+        }
+        let wait = bucket.try_take(POLICY, t0).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(1));
+        assert!(
+            bucket
+                .try_take(POLICY, t0.plus(Duration::from_millis(500)))
+                .is_err()
+        );
+        assert!(
+            bucket
+                .try_take(POLICY, t0.plus(Duration::from_secs(1)))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_bucket_never_holds_more_than_its_burst() {
+        let t0 = Timestamp::from_millis(0);
+        let mut bucket = TokenBucket::full(POLICY, t0);
+        let later = t0.plus(Duration::from_secs(3600));
+        assert!(bucket.is_full_at(POLICY, later));
+        for _ in 0..3 {
+            assert!(bucket.try_take(POLICY, later).is_ok());
+        }
+        assert!(bucket.try_take(POLICY, later).is_err());
+    }
+
+    #[test]
+    fn a_clock_going_backwards_does_not_add_tokens() {
+        let t0 = Timestamp::from_millis(10_000);
+        let mut bucket = TokenBucket::full(POLICY, t0);
+        for _ in 0..3 {
+            assert!(bucket.try_take(POLICY, t0).is_ok());
+        }
+        assert!(bucket.try_take(POLICY, Timestamp::from_millis(0)).is_err());
+        assert!(bucket.try_take(POLICY, t0).is_err());
+    }
+}

@@ -1,0 +1,724 @@
+//! The server's configuration: one typed tree, layered as compiled-in defaults, then an
+//! optional TOML file, then `PARLEY_*` environment variables (`PARLEY_HTTP__LISTEN` sets
+//! `http.listen`). It is validated once, at start, into typed values; a bad value is an error
+//! that names its key. Unknown keys in the file are errors; unknown `PARLEY_*` variables are
+//! warnings (a variable may belong to another version).
+//!
+//! The master key is deliberately not part of this tree: it comes from `PARLEY_MASTER_KEY` or
+//! a key file, so `parley config show` can never print it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Environment variables read outside the config tree.
+const ENV_OUTSIDE_TREE: &[&str] = &["PARLEY_MASTER_KEY", "PARLEY_CONFIG", "PARLEY_LOG"];
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the embedded database, keys and certificates live.
+    pub data_dir: PathBuf,
+    /// `sqlite:<path>` or `postgres://...`; empty means `sqlite:<data_dir>/parley.db`.
+    pub database_url: String,
+    /// PostgreSQL only: the schema to work in (created if missing); empty means the default.
+    pub database_schema: String,
+    /// Where the data keys live; empty means `sqlite:<data_dir>/keys.db`. Must not be the data
+    /// database.
+    pub key_store_url: String,
+    /// PostgreSQL key store only: its schema; empty means the default.
+    pub key_store_schema: String,
+    /// The master key file; empty means `<data_dir>/master.key`. `PARLEY_MASTER_KEY`
+    /// (base64) takes precedence.
+    pub master_key_file: PathBuf,
+    /// `full` (a send is acknowledged only once on disk) or `fast` (SQLite `synchronous=NORMAL`:
+    /// a power loss may lose the last sends).
+    pub durability: DurabilityConfig,
+    /// The HTTPS listener.
+    pub http: HttpConfig,
+    /// Certificates.
+    pub tls: TlsConfig,
+    /// Session lifetimes.
+    pub sessions: SessionsConfig,
+    /// Input and rate limits.
+    pub limits: LimitsConfig,
+    /// The WebSocket.
+    pub stream: StreamConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// SQLite durability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DurabilityConfig {
+    /// `synchronous=FULL`.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`.
+    Fast,
+}
+
+/// The HTTPS listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Browser origins allowed to open the WebSocket; empty means only the server's own
+    /// `https://` origin. Clients that send no `Origin` (non-browsers) are not affected.
+    pub allowed_origins: Vec<String>,
+    /// Largest request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Longest time to handle one request.
+    pub request_timeout_secs: u64,
+    /// Longest time a client may take to send its request headers (slowloris guard).
+    pub header_read_timeout_secs: u64,
+    /// Longest time a client may take to finish the TLS handshake.
+    pub tls_handshake_timeout_secs: u64,
+    /// Most concurrent connections.
+    pub max_connections: usize,
+    /// Account creations and logins one IP address may attempt per minute.
+    pub auth_attempts_per_minute: u32,
+    /// How many of those may come at once.
+    pub auth_attempts_burst: u32,
+}
+
+/// Certificates. With neither path set, a local CA and a 90-day leaf certificate are
+/// generated into `<data_dir>/tls/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert_path: PathBuf,
+    /// PEM private key.
+    pub key_path: PathBuf,
+    /// Extra host names for the generated certificate (localhost and the loopback addresses
+    /// are always included).
+    pub hostnames: Vec<String>,
+}
+
+/// Session lifetimes (ASVS 7.3: idle and absolute timeouts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionsConfig {
+    /// A session ends after this long unused.
+    pub idle_timeout_secs: u64,
+    /// A session ends this long after login.
+    pub absolute_timeout_secs: u64,
+}
+
+/// Input and rate limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Longest message, in characters.
+    pub message_max_chars: usize,
+    /// Messages one user may send per minute, sustained.
+    pub sends_per_minute: u32,
+    /// Messages one user may send in a burst.
+    pub send_burst: u32,
+}
+
+/// The WebSocket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamConfig {
+    /// Largest inbound WebSocket message and frame, in bytes.
+    pub max_message_bytes: usize,
+    /// How often the server pings; a peer silent for two intervals is dropped.
+    pub ping_interval_secs: u64,
+    /// Events queued for one connection before it counts as a slow consumer and is closed.
+    pub send_queue: usize,
+    /// Most open sockets per user.
+    pub max_connections_per_user: usize,
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `pretty` (for people) or `json` (for log shippers).
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `parley_server=debug,info`; `PARLEY_LOG` or
+    /// `RUST_LOG` override it.
+    pub filter: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            database_url: String::new(),
+            database_schema: String::new(),
+            key_store_url: String::new(),
+            key_store_schema: String::new(),
+            master_key_file: PathBuf::new(),
+            durability: DurabilityConfig::Full,
+            http: HttpConfig::default(),
+            tls: TlsConfig::default(),
+            sessions: SessionsConfig::default(),
+            limits: LimitsConfig::default(),
+            stream: StreamConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            allowed_origins: Vec::new(),
+            body_limit_bytes: 64 * 1024,
+            request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            tls_handshake_timeout_secs: 10,
+            max_connections: 10_000,
+            auth_attempts_per_minute: 10,
+            auth_attempts_burst: 10,
+        }
+    }
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout_secs: 30 * 60,
+            absolute_timeout_secs: 12 * 60 * 60,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            message_max_chars: 4000,
+            sends_per_minute: 60,
+            send_burst: 20,
+        }
+    }
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 64 * 1024,
+            ping_interval_secs: 30,
+            send_queue: 256,
+            max_connections_per_user: 20,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info".to_owned(),
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or has a key or value that does not fit.
+    #[error("config file {path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// An environment variable has a value that does not fit its key.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// The variable.
+        var: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("config key `{key}`: {message}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A loaded configuration and the warnings met on the way.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The configuration.
+    pub config: Config,
+    /// Things the operator should know (unknown variables...).
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the `PARLEY_*` variables among `env`, and
+    /// validates the result.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Loaded, ConfigError> {
+        let mut tree =
+            toml::Table::try_from(Config::default()).map_err(|e| ConfigError::Invalid {
+                key: "(defaults)",
+                message: e.to_string(),
+            })?;
+        let known = tree.clone();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+                path: path.to_owned(),
+                source,
+            })?;
+            let overrides: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::File {
+                        path: path.to_owned(),
+                        message: e.message().to_owned(),
+                    })?;
+            merge(&mut tree, overrides);
+            // Deserialising now names a wrong file key before env vars can mask it.
+            parse_tree(&tree).map_err(|e| ConfigError::File {
+                path: path.to_owned(),
+                message: e.message().to_owned(),
+            })?;
+        }
+        let mut warnings = Vec::new();
+        let mut env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("PARLEY_"))
+            .collect();
+        env.sort();
+        for (var, raw) in env {
+            if ENV_OUTSIDE_TREE.contains(&var.as_str()) {
+                continue;
+            }
+            let path: Vec<String> = var["PARLEY_".len()..]
+                .split("__")
+                .map(str::to_ascii_lowercase)
+                .collect();
+            if !has_path(&known, &path) {
+                warnings.push(format!("ignoring unknown environment variable {var}"));
+                continue;
+            }
+            set_path(&mut tree, &path, env_value(&raw));
+            parse_tree(&tree).map_err(|e| ConfigError::Env {
+                var: var.clone(),
+                message: e.message().to_owned(),
+            })?;
+        }
+        let config = parse_tree(&tree).map_err(|e| ConfigError::Invalid {
+            key: "(merged)",
+            message: e.message().to_owned(),
+        })?;
+        config.validate()?;
+        Ok(Loaded { config, warnings })
+    }
+
+    /// Checks ranges and cross-field rules.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                message: message.to_owned(),
+            })
+        };
+        if !(1024..=10 * 1024 * 1024).contains(&self.http.body_limit_bytes) {
+            return invalid("http.body_limit_bytes", "must be between 1 KiB and 10 MiB");
+        }
+        if !(1..=10).contains(&self.http.header_read_timeout_secs) {
+            return invalid(
+                "http.header_read_timeout_secs",
+                "must be between 1 and 10 seconds",
+            );
+        }
+        if !(1..=30).contains(&self.http.tls_handshake_timeout_secs) {
+            return invalid(
+                "http.tls_handshake_timeout_secs",
+                "must be between 1 and 30 seconds",
+            );
+        }
+        if !(1..=300).contains(&self.http.request_timeout_secs) {
+            return invalid(
+                "http.request_timeout_secs",
+                "must be between 1 and 300 seconds",
+            );
+        }
+        if self.http.max_connections == 0 {
+            return invalid("http.max_connections", "must be at least 1");
+        }
+        if self.http.auth_attempts_per_minute == 0 || self.http.auth_attempts_burst == 0 {
+            return invalid(
+                "http.auth_attempts_per_minute",
+                "rate and burst must be at least 1",
+            );
+        }
+        if !(60..=30 * 24 * 3600).contains(&self.sessions.idle_timeout_secs) {
+            return invalid(
+                "sessions.idle_timeout_secs",
+                "must be between 60 seconds and 30 days",
+            );
+        }
+        if self.sessions.absolute_timeout_secs < self.sessions.idle_timeout_secs
+            || self.sessions.absolute_timeout_secs > 30 * 24 * 3600
+        {
+            return invalid(
+                "sessions.absolute_timeout_secs",
+                "must be at least the idle timeout and at most 30 days",
+            );
+        }
+        if !(1..=16_000).contains(&self.limits.message_max_chars) {
+            return invalid("limits.message_max_chars", "must be between 1 and 16000");
+        }
+        if self.limits.sends_per_minute == 0 || self.limits.send_burst == 0 {
+            return invalid(
+                "limits.sends_per_minute",
+                "rate and burst must be at least 1",
+            );
+        }
+        if !(1024..=1024 * 1024).contains(&self.stream.max_message_bytes) {
+            return invalid(
+                "stream.max_message_bytes",
+                "must be between 1 KiB and 1 MiB",
+            );
+        }
+        if !(1..=300).contains(&self.stream.ping_interval_secs) {
+            return invalid(
+                "stream.ping_interval_secs",
+                "must be between 1 and 300 seconds",
+            );
+        }
+        if !(1..=65_536).contains(&self.stream.send_queue) {
+            return invalid("stream.send_queue", "must be between 1 and 65536");
+        }
+        if self.stream.max_connections_per_user == 0 {
+            return invalid("stream.max_connections_per_user", "must be at least 1");
+        }
+        if self.tls.cert_path.as_os_str().is_empty() != self.tls.key_path.as_os_str().is_empty() {
+            return invalid(
+                "tls.cert_path",
+                "set both tls.cert_path and tls.key_path, or neither",
+            );
+        }
+        self.database()?;
+        let keys = self.key_store()?;
+        if keys == self.database()? {
+            return invalid(
+                "key_store_url",
+                "the key store must not be the data database",
+            );
+        }
+        Ok(())
+    }
+
+    /// Where the data store lives.
+    pub fn database(&self) -> Result<parley_store::StoreLocation, ConfigError> {
+        location(
+            "database_url",
+            &self.database_url,
+            &self.database_schema,
+            &self.data_dir.join("parley.db"),
+        )
+    }
+
+    /// Where the key store lives.
+    pub fn key_store(&self) -> Result<parley_store::StoreLocation, ConfigError> {
+        location(
+            "key_store_url",
+            &self.key_store_url,
+            &self.key_store_schema,
+            &self.data_dir.join("keys.db"),
+        )
+    }
+
+    /// The master key file.
+    pub fn master_key_path(&self) -> PathBuf {
+        if self.master_key_file.as_os_str().is_empty() {
+            self.data_dir.join("master.key")
+        } else {
+            self.master_key_file.clone()
+        }
+    }
+
+    /// The request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.http.request_timeout_secs)
+    }
+
+    /// The effective configuration as TOML, with any password in a database URL masked.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database_url = redact_url(&shown.database_url);
+        shown.key_store_url = redact_url(&shown.key_store_url);
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render config: {e}"))
+    }
+}
+
+fn location(
+    key: &'static str,
+    url: &str,
+    schema: &str,
+    default_sqlite: &Path,
+) -> Result<parley_store::StoreLocation, ConfigError> {
+    use parley_store::StoreLocation;
+    let schema = (!schema.is_empty()).then(|| schema.to_owned());
+    if url.is_empty() {
+        return Ok(StoreLocation::Sqlite {
+            path: default_sqlite.to_owned(),
+        });
+    }
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        if path.is_empty() {
+            return Err(ConfigError::Invalid {
+                key,
+                message: "sqlite URL needs a file path".to_owned(),
+            });
+        }
+        return Ok(StoreLocation::Sqlite {
+            path: PathBuf::from(path),
+        });
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(StoreLocation::Postgres {
+            url: url.to_owned(),
+            schema,
+        });
+    }
+    Err(ConfigError::Invalid {
+        key,
+        message: "must start with sqlite: or postgres://".to_owned(),
+    })
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => {
+                    format!("{}{user}:[redacted]{}", &url[..scheme_end + 3], &url[at..])
+                }
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn parse_tree(tree: &toml::Table) -> Result<Config, toml::de::Error> {
+    toml::Value::Table(tree.clone()).try_into()
+}
+
+fn merge(base: &mut toml::Table, overrides: toml::Table) {
+    for (key, value) in overrides {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(override_table)) => {
+                merge(base_table, override_table)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn has_path(tree: &toml::Table, path: &[String]) -> bool {
+    match path {
+        [] => false,
+        [last] => tree.contains_key(last),
+        [first, rest @ ..] => {
+            matches!(tree.get(first), Some(toml::Value::Table(sub)) if has_path(sub, rest))
+        }
+    }
+}
+
+fn set_path(tree: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            tree.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            if let Some(toml::Value::Table(sub)) = tree.get_mut(first) {
+                set_path(sub, rest, value);
+            }
+        }
+    }
+}
+
+/// Reads a variable's value as a TOML value when it is one (numbers, booleans, arrays,
+/// quoted strings), else as a plain string.
+fn env_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut table| table.remove("v"))
+        .filter(|value| !matches!(value, toml::Value::Datetime(_)))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_secure() {
+        let loaded = Config::load(None, env(&[])).unwrap();
+        let config = loaded.config;
+        assert_eq!(config.http.listen.to_string(), "127.0.0.1:8443");
+        assert_eq!(config.sessions.idle_timeout_secs, 1800);
+        assert_eq!(config.sessions.absolute_timeout_secs, 43_200);
+        assert_eq!(config.stream.max_message_bytes, 65_536);
+        assert!(config.http.header_read_timeout_secs <= 10);
+        assert_eq!(config.durability, DurabilityConfig::Full);
+        assert!(matches!(
+            config.database().unwrap(),
+            parley_store::StoreLocation::Sqlite { .. }
+        ));
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_env_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("parley.toml");
+        std::fs::write(&path, "data_dir = \"/srv/parley\"\n[http]\nlisten = \"0.0.0.0:9000\"\nbody_limit_bytes = 2048\n").unwrap();
+        let loaded = Config::load(
+            Some(&path),
+            env(&[("PARLEY_HTTP__LISTEN", "127.0.0.1:9443"), ("HOME", "/root")]),
+        )
+        .unwrap();
+        assert_eq!(loaded.config.http.listen.to_string(), "127.0.0.1:9443");
+        assert_eq!(loaded.config.http.body_limit_bytes, 2048);
+        assert_eq!(loaded.config.data_dir, PathBuf::from("/srv/parley"));
+        assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn env_values_are_typed() {
+        let loaded = Config::load(
+            None,
+            env(&[
+                ("PARLEY_LIMITS__SEND_BURST", "5"),
+                (
+                    "PARLEY_HTTP__ALLOWED_ORIGINS",
+                    "[\"https://market.example\"]",
+                ),
+                ("PARLEY_LOG__FORMAT", "json"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(loaded.config.limits.send_burst, 5);
+        assert_eq!(
+            loaded.config.http.allowed_origins,
+            vec!["https://market.example".to_owned()]
+        );
+        assert_eq!(loaded.config.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn unknown_env_vars_warn_but_unknown_file_keys_fail() {
+        let loaded = Config::load(
+            None,
+            env(&[
+                ("PARLEY_HTTP__LISTNE", "x"),
+                ("PARLEY_MASTER_KEY", "secret"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            loaded.warnings,
+            vec!["ignoring unknown environment variable PARLEY_HTTP__LISTNE".to_owned()]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("parley.toml");
+        std::fs::write(&path, "[http]\nlistne = \"0.0.0.0:9000\"\n").unwrap();
+        let error = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(error.contains("listne"), "{error}");
+    }
+
+    #[test]
+    fn bad_values_are_errors_that_name_the_key() {
+        let error = Config::load(None, env(&[("PARLEY_HTTP__LISTEN", "not-an-address")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("PARLEY_HTTP__LISTEN"), "{error}");
+        let error = Config::load(
+            None,
+            env(&[("PARLEY_HTTP__HEADER_READ_TIMEOUT_SECS", "60")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("http.header_read_timeout_secs"), "{error}");
+        let error = Config::load(None, env(&[("PARLEY_DATABASE_URL", "mysql://x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("database_url"), "{error}");
+        let error = Config::load(
+            None,
+            env(&[("PARLEY_KEY_STORE_URL", "sqlite:./data/parley.db")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("key_store_url"), "{error}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("parley.toml");
+        std::fs::write(&path, "[http\nlisten = 1").unwrap();
+        assert!(matches!(
+            Config::load(Some(&path), env(&[])),
+            Err(ConfigError::File { .. })
+        ));
+        assert!(matches!(
+            Config::load(Some(&dir.path().join("missing.toml")), env(&[])),
+            Err(ConfigError::ReadFile { .. })
+        ));
+    }
+
+    #[test]
+    fn shown_config_masks_database_passwords() {
+        let config = Config {
+            database_url: "postgres://parley:s3cret@db.internal/parley".to_owned(),
+            ..Config::default()
+        };
+        let shown = config.to_redacted_toml();
+        assert!(!shown.contains("s3cret"));
+        assert!(shown.contains("postgres://parley:[redacted]@db.internal/parley"));
+    }
+}

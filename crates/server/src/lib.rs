@@ -1,0 +1,220 @@
+//! Parley's server: HTTPS and WebSocket on rustls, the routes and their middleware, the
+//! in-process real-time bus, configuration, first-start bootstrap, and wiring of the core to
+//! its stores.
+//!
+//! It owns everything HTTP: status codes, JSON, headers, limits, timeouts. It must not hold
+//! business rules (they are in `parley-core`), SQL (in `parley-store`) or cryptography (in
+//! `parley-crypto`), and it keeps no global state: all shared state is in [`state::AppState`].
+
+pub mod bootstrap;
+pub mod bus;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod listener;
+pub mod live;
+pub mod middleware;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+pub mod tls;
+pub mod wire;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use parley_core::{Clock, Dependencies, KeyedLimiter, Parley, Settings, SystemClock};
+use parley_crypto::PasswordParams;
+use parley_domain::rate::RatePolicy;
+use parley_store::{Durability, connect_key_store, connect_store};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::bus::InProcessBus;
+use crate::config::{Config, DurabilityConfig};
+use crate::listener::ConnectionLimits;
+use crate::routes::HttpLimits;
+use crate::state::{AppState, ConnectionCounter, StreamSettings};
+
+/// How long shutdown waits for requests and sockets to finish.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What the process provides beyond the config: time and the master key from the
+/// environment. Tests pass a fake clock.
+pub struct Runtime {
+    /// The source of time.
+    pub clock: Arc<dyn Clock>,
+    /// `PARLEY_MASTER_KEY`, if set.
+    pub master_key: Option<String>,
+}
+
+impl Runtime {
+    /// The real clock and the process environment.
+    pub fn from_process() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            master_key: std::env::var("PARLEY_MASTER_KEY").ok(),
+        }
+    }
+}
+
+/// A built server, bound to its port, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    app: Router,
+    limits: ConnectionLimits,
+    state: AppState,
+    ca_pem: Option<String>,
+}
+
+impl Server {
+    /// Builds the server from `config`: prepares the data directory, keys and certificates,
+    /// opens and migrates the stores, and binds the listener.
+    pub async fn build(config: &Config, runtime: Runtime) -> anyhow::Result<Self> {
+        tls::install_crypto_provider();
+        config.validate()?;
+        bootstrap::prepare_data_dir(&config.data_dir)?;
+        let kek = bootstrap::load_master_key(config, runtime.master_key.as_deref())?;
+        let durability = match config.durability {
+            DurabilityConfig::Full => Durability::Full,
+            DurabilityConfig::Fast => Durability::Fast,
+        };
+        let store = connect_store(&config.database()?, durability)
+            .await
+            .context("cannot open the database")?;
+        let key_store = connect_key_store(&config.key_store()?)
+            .await
+            .context("cannot open the key store")?;
+        let bus = Arc::new(InProcessBus::new(config.stream.send_queue));
+        let deps = Dependencies {
+            store,
+            key_store,
+            kek,
+            clock: Arc::clone(&runtime.clock),
+            events: bus.clone(),
+        };
+        let core = Arc::new(
+            Parley::new(deps, core_settings(config))
+                .await
+                .context("cannot start the core")?,
+        );
+        let material = bootstrap::tls_material(config)?;
+        let tls = tls::server_config(&material)?;
+        let listener = TcpListener::bind(config.http.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.http.listen))?;
+        let state = AppState {
+            core,
+            bus,
+            clock: runtime.clock,
+            auth_limiter: Arc::new(KeyedLimiter::<IpAddr>::new(RatePolicy {
+                burst: config.http.auth_attempts_burst,
+                per_minute: config.http.auth_attempts_per_minute,
+            })),
+            stream: Arc::new(StreamSettings {
+                max_message_bytes: config.stream.max_message_bytes,
+                ping_interval: Duration::from_secs(config.stream.ping_interval_secs),
+                max_connections_per_user: config.stream.max_connections_per_user,
+                allowed_origins: config.http.allowed_origins.clone(),
+            }),
+            stream_connections: Arc::new(ConnectionCounter::default()),
+            openapi: Arc::new(String::new()),
+            shutdown: CancellationToken::new(),
+            stream_tasks: TaskTracker::new(),
+        };
+        let app = routes::app(
+            state.clone(),
+            HttpLimits {
+                body_limit_bytes: config.http.body_limit_bytes,
+                request_timeout: config.request_timeout(),
+            },
+        );
+        let limits = ConnectionLimits {
+            max_connections: config.http.max_connections,
+            tls_handshake_timeout: Duration::from_secs(config.http.tls_handshake_timeout_secs),
+            header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
+            drain_timeout: DRAIN_TIMEOUT,
+        };
+        Ok(Self {
+            listener,
+            tls,
+            app,
+            limits,
+            state,
+            ca_pem: material.ca_pem,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// The base URL clients use.
+    pub fn url(&self) -> anyhow::Result<String> {
+        Ok(format!("https://{}", self.local_addr()?))
+    }
+
+    /// The generated local CA certificate (PEM), when the server made its own certificate.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// Cancelling this token stops the server gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.state.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled, then drains requests and closes
+    /// WebSockets with 1001.
+    pub async fn run_until_stopped(self) {
+        let Server {
+            listener,
+            tls,
+            app,
+            limits,
+            state,
+            ..
+        } = self;
+        let maintenance = tokio::spawn(maintain(state.clone()));
+        listener::serve(listener, tls, app, limits, state.shutdown.clone()).await;
+        maintenance.abort();
+        state.stream_tasks.close();
+        if tokio::time::timeout(DRAIN_TIMEOUT, state.stream_tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some WebSockets did not close in time");
+        }
+        tracing::info!("server stopped");
+    }
+}
+
+/// Periodic housekeeping: forget rate-limit buckets that have refilled.
+async fn maintain(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        state.core.prune_limiters();
+        state.auth_limiter.prune(state.clock.now());
+    }
+}
+
+fn core_settings(config: &Config) -> Settings {
+    Settings {
+        session_idle_timeout: Duration::from_secs(config.sessions.idle_timeout_secs),
+        session_absolute_timeout: Duration::from_secs(config.sessions.absolute_timeout_secs),
+        message_max_chars: config.limits.message_max_chars,
+        send_rate: RatePolicy {
+            burst: config.limits.send_burst,
+            per_minute: config.limits.sends_per_minute,
+        },
+        password_params: PasswordParams::OWASP_MINIMUM,
+        ..Settings::default()
+    }
+}

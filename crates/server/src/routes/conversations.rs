@@ -1,0 +1,80 @@
+//! Conversations: open one, list mine.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use parley_api::conversations::{
+    ConversationPage, ConversationResponse, CreateConversationRequest, ListConversationsQuery,
+};
+use parley_core::OpenConversation;
+use parley_domain::ListingId;
+use parley_domain::page::{ConversationCursor, PageLimit};
+use parley_store::Inserted;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::{AuthErrors, BodyErrors, ServerErrors};
+use crate::error::ApiError;
+use crate::extract::{AuthSession, Created, Json, Query};
+use crate::state::AppState;
+use crate::wire;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_conversation, list_conversations))
+}
+
+/// `POST /v1/conversations`: open a conversation with another user (201), or get the one you
+/// already have with them about the same listing in the same roles (200).
+#[utoipa::path(post, path = "/v1/conversations", tag = "conversations", security(("bearer" = [])), request_body = CreateConversationRequest,
+    responses(
+        (status = 201, description = "Opened", body = ConversationResponse),
+        (status = 200, description = "Already open", body = ConversationResponse),
+        (status = 404, description = "No user has that handle", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, BodyErrors, ServerErrors,
+    ))]
+async fn create_conversation(
+    State(state): State<AppState>,
+    AuthSession(session): AuthSession,
+    Json(request): Json<CreateConversationRequest>,
+) -> Result<Response, ApiError> {
+    let listing = request
+        .listing_id
+        .as_deref()
+        .map(ListingId::parse)
+        .transpose()?;
+    let request = OpenConversation {
+        with: request.with,
+        listing,
+        my_role: wire::role_from(request.my_role),
+    };
+    Ok(
+        match state.core.open_conversation(&session, request).await? {
+            Inserted::New(view) => Created(wire::conversation(&view)).into_response(),
+            Inserted::Existing(view) => Json(wire::conversation(&view)).into_response(),
+        },
+    )
+}
+
+/// `GET /v1/conversations`: your conversations, most recent activity first.
+#[utoipa::path(get, path = "/v1/conversations", tag = "conversations", security(("bearer" = [])), params(ListConversationsQuery),
+    responses((status = 200, body = ConversationPage), (status = 400, description = "Bad query", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad cursor or limit", body = parley_api::Problem, content_type = "application/problem+json"), AuthErrors, ServerErrors))]
+async fn list_conversations(
+    State(state): State<AppState>,
+    AuthSession(session): AuthSession,
+    Query(query): Query<ListConversationsQuery>,
+) -> Result<Json<ConversationPage>, ApiError> {
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(ConversationCursor::decode)
+        .transpose()?;
+    let limit = PageLimit::parse(query.limit)?;
+    let (views, next) = state
+        .core
+        .list_conversations(&session, cursor, limit)
+        .await?;
+    Ok(Json(ConversationPage {
+        items: views.iter().map(wire::conversation).collect(),
+        next_cursor: next.map(|c| c.encode()),
+    }))
+}

@@ -1,0 +1,72 @@
+//! Messages of one conversation: send, read.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use parley_api::messages::{ListMessagesQuery, MessagePage, MessageResponse, SendMessageRequest};
+use parley_core::SendMessage;
+use parley_domain::ClientMsgId;
+use parley_domain::page::{MessageWindow, PageLimit};
+use parley_store::Inserted;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::{AuthErrors, BodyErrors, ConversationErrors, RateErrors, ServerErrors};
+use crate::error::ApiError;
+use crate::extract::{Created, Json, ParticipantOf, Query};
+use crate::state::AppState;
+use crate::wire;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(send_message, list_messages))
+}
+
+/// `POST /v1/conversations/{id}/messages`: send a message (201). Sending again with the same
+/// `client_msg_id` and body returns the original message (200) and stores nothing new.
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "messages", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The conversation")), request_body = SendMessageRequest,
+    responses(
+        (status = 201, description = "Sent", body = MessageResponse),
+        (status = 200, description = "Already sent with this client_msg_id", body = MessageResponse),
+        (status = 409, description = "client_msg_id reused for another body (`client_msg_id_reused`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, ConversationErrors, BodyErrors, RateErrors, ServerErrors,
+    ))]
+async fn send_message(
+    State(state): State<AppState>,
+    ParticipantOf(participant): ParticipantOf,
+    Json(request): Json<SendMessageRequest>,
+) -> Result<Response, ApiError> {
+    let request = SendMessage {
+        client_msg_id: ClientMsgId::parse(&request.client_msg_id)?,
+        body: request.body,
+    };
+    Ok(
+        match state.core.send_message(&participant, request).await? {
+            Inserted::New(view) => Created(wire::message(&view)).into_response(),
+            Inserted::Existing(view) => Json(wire::message(&view)).into_response(),
+        },
+    )
+}
+
+/// `GET /v1/conversations/{id}/messages`: messages, oldest first. No bound: the newest page;
+/// `before`: older ones; `after`: newer ones (catch-up after a reconnect).
+#[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "messages", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The conversation"), ListMessagesQuery),
+    responses((status = 200, body = MessagePage), (status = 400, description = "Bad query", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad bounds or limit", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, ConversationErrors, ServerErrors))]
+async fn list_messages(
+    State(state): State<AppState>,
+    ParticipantOf(participant): ParticipantOf,
+    Query(query): Query<ListMessagesQuery>,
+) -> Result<Json<MessagePage>, ApiError> {
+    let window = MessageWindow::from_bounds(query.before, query.after)?;
+    let limit = PageLimit::parse(query.limit)?;
+    let page = state
+        .core
+        .list_messages(&participant, window, limit)
+        .await?;
+    Ok(Json(MessagePage {
+        items: page.items.iter().map(wire::message).collect(),
+        has_more: page.has_more,
+    }))
+}

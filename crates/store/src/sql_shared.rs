@@ -1,0 +1,520 @@
+//! The store's SQL, written once and compiled once per backend: `sqlite.rs` and `postgres.rs`
+//! each include this file as a module, with their own `Db`, `DataStore` and `KeyStoreImpl`.
+//! Every statement is therefore valid on both SQLite and PostgreSQL: `$n` placeholders,
+//! `ON CONFLICT`, `RETURNING`, no backend-specific functions.
+
+use async_trait::async_trait;
+use parley_domain::page::{ConversationCursor, MessageWindow, PageLimit};
+use parley_domain::{
+    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, ListingId,
+    MessageId, PasswordHash, Sealed, Seq, SessionId, Timestamp, TokenHash, UserId, WrappedKey,
+};
+use sqlx::Row as _;
+use uuid::Uuid;
+
+use super::{DataStore, Db, KeyStoreImpl};
+use crate::error::{StoreError, is_unique_violation_on};
+use crate::records::{
+    Appended, ConversationRecord, Inserted, MessageRecord, NewMessage, NewUser, SessionRecord,
+    StreamTicket, UserRecord,
+};
+use crate::traits::{ConversationStore, KeyStore, MessageStore, SessionStore, UserStore};
+
+type Row = <Db as sqlx::Database>::Row;
+
+// Column lists as macros, so that `concat!` builds each statement as one `&'static str`.
+macro_rules! select_user {
+    () => {
+        "SELECT id, handle, email_sealed, password_hash, created_at FROM users "
+    };
+}
+macro_rules! select_session {
+    () => {
+        "SELECT id, user_id, token_hash, created_at, last_seen_at, expires_at FROM sessions "
+    };
+}
+macro_rules! select_message {
+    () => {
+        "SELECT id, conversation_id, seq, author_id, client_msg_id, body_sealed, created_at FROM messages "
+    };
+}
+macro_rules! select_conversation {
+    () => {
+        "SELECT c.id, c.buyer_id, c.seller_id, c.listing_id, c.created_at, c.last_activity_at, c.last_seq, \
+         b.handle AS buyer_handle, s.handle AS seller_handle \
+         FROM conversations c JOIN users b ON b.id = c.buyer_id JOIN users s ON s.id = c.seller_id "
+    };
+}
+
+#[async_trait]
+impl UserStore for DataStore {
+    async fn insert_user(&self, user: &NewUser) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (id, handle, handle_key, email_sealed, email_index, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.handle.as_str())
+        .bind(user.handle.key().as_str())
+        .bind(user.email.as_bytes())
+        .bind(user.email_index.0.as_slice())
+        .bind(user.password_hash.0.as_str())
+        .bind(user.created_at.as_millis())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query(concat!(select_user!(), "WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_handle(&self, handle: &HandleKey) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query(concat!(select_user!(), "WHERE handle_key = $1"))
+            .bind(handle.as_str())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_email(&self, index: &BlindIndex) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query(concat!(select_user!(), "WHERE email_index = $1"))
+            .bind(index.0.as_slice())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+}
+
+#[async_trait]
+impl SessionStore for DataStore {
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(session.id.to_string())
+        .bind(session.user_id.to_string())
+        .bind(session.token_hash.0.as_slice())
+        .bind(session.created_at.as_millis())
+        .bind(session.last_seen_at.as_millis())
+        .bind(session.expires_at.as_millis())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_by_token(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(concat!(select_session!(), "WHERE token_hash = $1"))
+            .bind(hash.0.as_slice())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn session_by_id(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(concat!(select_session!(), "WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn touch_session(&self, id: SessionId, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2")
+            .bind(id.to_string())
+            .bind(at.as_millis())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id: SessionId) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn insert_stream_ticket(&self, ticket: &StreamTicket) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO stream_tickets (ticket_hash, session_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(ticket.hash.0.as_slice())
+        .bind(ticket.session_id.to_string())
+        .bind(ticket.expires_at.as_millis())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_stream_ticket(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<StreamTicket>, StoreError> {
+        let row = sqlx::query(
+            "DELETE FROM stream_tickets WHERE ticket_hash = $1 RETURNING session_id, expires_at",
+        )
+        .bind(hash.0.as_slice())
+        .fetch_optional(&self.write)
+        .await?;
+        row.map(|row| {
+            Ok(StreamTicket {
+                hash: hash.clone(),
+                session_id: id_column(&row, "session_id", SessionId::from_uuid)?,
+                expires_at: time_column(&row, "expires_at")?,
+            })
+        })
+        .transpose()
+    }
+}
+
+#[async_trait]
+impl ConversationStore for DataStore {
+    async fn insert_conversation(
+        &self,
+        conversation: &Conversation,
+    ) -> Result<Inserted<ConversationRecord>, StoreError> {
+        let listing = conversation.listing.as_ref().map_or("", ListingId::as_str);
+        let mut tx = self.write.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO conversations (id, buyer_id, seller_id, listing_id, created_at, last_activity_at, last_seq) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0) ON CONFLICT (buyer_id, seller_id, listing_id) DO NOTHING",
+        )
+        .bind(conversation.id.to_string())
+        .bind(conversation.buyer.to_string())
+        .bind(conversation.seller.to_string())
+        .bind(listing)
+        .bind(conversation.created_at.as_millis())
+        .bind(conversation.last_activity_at.as_millis())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let row = sqlx::query(concat!(
+            select_conversation!(),
+            "WHERE c.buyer_id = $1 AND c.seller_id = $2 AND c.listing_id = $3"
+        ))
+        .bind(conversation.buyer.to_string())
+        .bind(conversation.seller.to_string())
+        .bind(listing)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("conversation"))?;
+        tx.commit().await?;
+        let record = conversation_from_row(&row)?;
+        Ok(if inserted {
+            Inserted::New(record)
+        } else {
+            Inserted::Existing(record)
+        })
+    }
+
+    async fn conversation(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<ConversationRecord>, StoreError> {
+        let row = sqlx::query(concat!(select_conversation!(), "WHERE c.id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(conversation_from_row).transpose()
+    }
+
+    async fn conversations_of(
+        &self,
+        user: UserId,
+        cursor: Option<ConversationCursor>,
+        limit: PageLimit,
+    ) -> Result<Vec<ConversationRecord>, StoreError> {
+        let (before_activity, before_id) = cursor.map_or((i64::MAX, String::new()), |c| {
+            (c.last_activity_at.as_millis(), c.id.to_string())
+        });
+        let rows = sqlx::query(concat!(
+            select_conversation!(),
+            "WHERE (c.buyer_id = $1 OR c.seller_id = $1) \
+             AND (c.last_activity_at < $2 OR (c.last_activity_at = $2 AND c.id < $3)) \
+             ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $4"
+        ))
+        .bind(user.to_string())
+        .bind(before_activity)
+        .bind(before_id)
+        .bind(i64::from(limit.get()))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(conversation_from_row).collect()
+    }
+}
+
+#[async_trait]
+impl MessageStore for DataStore {
+    async fn append_message(&self, message: &NewMessage) -> Result<Appended, StoreError> {
+        // A retry usually finds its message without taking the write lock.
+        if let Some(existing) = self
+            .message_by_client_msg_id(
+                message.conversation_id,
+                message.author,
+                &message.client_msg_id,
+            )
+            .await?
+        {
+            return Ok(Inserted::Existing(existing));
+        }
+        let mut tx = self.write.begin().await?;
+        // Bumping the counter first takes the conversation's row lock (PostgreSQL) or the
+        // database write lock (SQLite), so concurrent sends get consecutive numbers and a
+        // concurrent retry is seen by the check below.
+        let seq: Option<i64> = sqlx::query_scalar(
+            "UPDATE conversations SET last_seq = last_seq + 1, \
+             last_activity_at = CASE WHEN last_activity_at > $2 THEN last_activity_at ELSE $2 END \
+             WHERE id = $1 RETURNING last_seq",
+        )
+        .bind(message.conversation_id.to_string())
+        .bind(message.created_at.as_millis())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let seq = seq.ok_or(StoreError::NotFound("conversation"))?;
+        if let Some(existing) = find_by_client_msg_id(
+            &mut *tx,
+            message.conversation_id,
+            message.author,
+            &message.client_msg_id,
+        )
+        .await?
+        {
+            tx.rollback().await?;
+            return Ok(Inserted::Existing(existing));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO messages (id, conversation_id, seq, author_id, client_msg_id, body_sealed, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(message.id.to_string())
+        .bind(message.conversation_id.to_string())
+        .bind(seq)
+        .bind(message.author.to_string())
+        .bind(message.client_msg_id.as_str())
+        .bind(message.body.as_bytes())
+        .bind(message.created_at.as_millis())
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => tx.commit().await?,
+            Err(error) if is_unique_violation_on(&error, "client_msg_id") => {
+                tx.rollback().await?;
+                let existing = self
+                    .message_by_client_msg_id(
+                        message.conversation_id,
+                        message.author,
+                        &message.client_msg_id,
+                    )
+                    .await?
+                    .ok_or(StoreError::NotFound("message"))?;
+                return Ok(Inserted::Existing(existing));
+            }
+            Err(error) => return Err(error.into()),
+        }
+        Ok(Inserted::New(MessageRecord {
+            id: message.id,
+            conversation_id: message.conversation_id,
+            seq: Seq::new(seq).map_err(|_| StoreError::Corrupt("conversations.last_seq"))?,
+            author: message.author,
+            client_msg_id: message.client_msg_id.clone(),
+            body: message.body.clone(),
+            created_at: message.created_at,
+        }))
+    }
+
+    async fn message_by_client_msg_id(
+        &self,
+        conversation: ConversationId,
+        author: UserId,
+        client_msg_id: &ClientMsgId,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        find_by_client_msg_id(&self.read, conversation, author, client_msg_id).await
+    }
+
+    async fn messages(
+        &self,
+        conversation: ConversationId,
+        window: MessageWindow,
+        limit: PageLimit,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let limit = i64::from(limit.get());
+        let conversation = conversation.to_string();
+        let query = match window {
+            MessageWindow::Latest => sqlx::query(concat!(
+                select_message!(),
+                "WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2"
+            ))
+            .bind(conversation)
+            .bind(limit),
+            MessageWindow::Before(seq) => sqlx::query(concat!(
+                select_message!(),
+                "WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
+            ))
+            .bind(conversation)
+            .bind(seq.value())
+            .bind(limit),
+            MessageWindow::After(seq) => sqlx::query(concat!(
+                select_message!(),
+                "WHERE conversation_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3"
+            ))
+            .bind(conversation)
+            .bind(seq.value())
+            .bind(limit),
+        };
+        let rows = query.fetch_all(&self.read).await?;
+        let mut messages = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if !matches!(window, MessageWindow::After(_)) {
+            messages.reverse();
+        }
+        Ok(messages)
+    }
+}
+
+#[async_trait]
+impl KeyStore for KeyStoreImpl {
+    async fn wrapped_key(&self, scope: &KeyScope) -> Result<Option<WrappedKey>, StoreError> {
+        let row = sqlx::query("SELECT kek_id, wrapped FROM data_keys WHERE scope = $1")
+            .bind(scope.name())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(wrapped_key_from_row).transpose()
+    }
+
+    async fn insert_key_if_absent(
+        &self,
+        scope: &KeyScope,
+        key: &WrappedKey,
+        at: Timestamp,
+    ) -> Result<WrappedKey, StoreError> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("INSERT INTO data_keys (scope, kek_id, wrapped, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (scope) DO NOTHING")
+            .bind(scope.name())
+            .bind(key.kek_id.as_str())
+            .bind(key.bytes.as_slice())
+            .bind(at.as_millis())
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query("SELECT kek_id, wrapped FROM data_keys WHERE scope = $1")
+            .bind(scope.name())
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        wrapped_key_from_row(&row)
+    }
+
+    async fn destroy_key(&self, scope: &KeyScope) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM data_keys WHERE scope = $1")
+            .bind(scope.name())
+            .execute(&self.write)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+}
+
+async fn find_by_client_msg_id<'e, E>(
+    executor: E,
+    conversation: ConversationId,
+    author: UserId,
+    client_msg_id: &ClientMsgId,
+) -> Result<Option<MessageRecord>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    let row = sqlx::query(concat!(
+        select_message!(),
+        "WHERE conversation_id = $1 AND author_id = $2 AND client_msg_id = $3"
+    ))
+    .bind(conversation.to_string())
+    .bind(author.to_string())
+    .bind(client_msg_id.as_str())
+    .fetch_optional(executor)
+    .await?;
+    row.as_ref().map(message_from_row).transpose()
+}
+
+fn user_from_row(row: &Row) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        id: id_column(row, "id", UserId::from_uuid)?,
+        handle: Handle::from_trusted(row.try_get("handle")?),
+        email: Sealed::from_bytes(row.try_get("email_sealed")?),
+        password_hash: PasswordHash(row.try_get("password_hash")?),
+        created_at: time_column(row, "created_at")?,
+    })
+}
+
+fn session_from_row(row: &Row) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        id: id_column(row, "id", SessionId::from_uuid)?,
+        user_id: id_column(row, "user_id", UserId::from_uuid)?,
+        token_hash: TokenHash(hash_column(row, "token_hash")?),
+        created_at: time_column(row, "created_at")?,
+        last_seen_at: time_column(row, "last_seen_at")?,
+        expires_at: time_column(row, "expires_at")?,
+    })
+}
+
+fn conversation_from_row(row: &Row) -> Result<ConversationRecord, StoreError> {
+    let listing: String = row.try_get("listing_id")?;
+    Ok(ConversationRecord {
+        conversation: Conversation {
+            id: id_column(row, "id", ConversationId::from_uuid)?,
+            buyer: id_column(row, "buyer_id", UserId::from_uuid)?,
+            seller: id_column(row, "seller_id", UserId::from_uuid)?,
+            listing: (!listing.is_empty()).then(|| ListingId::from_trusted(listing)),
+            created_at: time_column(row, "created_at")?,
+            last_activity_at: time_column(row, "last_activity_at")?,
+            last_seq: Seq::new(row.try_get("last_seq")?)
+                .map_err(|_| StoreError::Corrupt("conversations.last_seq"))?,
+        },
+        buyer_handle: Handle::from_trusted(row.try_get("buyer_handle")?),
+        seller_handle: Handle::from_trusted(row.try_get("seller_handle")?),
+    })
+}
+
+fn message_from_row(row: &Row) -> Result<MessageRecord, StoreError> {
+    Ok(MessageRecord {
+        id: id_column(row, "id", MessageId::from_uuid)?,
+        conversation_id: id_column(row, "conversation_id", ConversationId::from_uuid)?,
+        seq: Seq::new(row.try_get("seq")?).map_err(|_| StoreError::Corrupt("messages.seq"))?,
+        author: id_column(row, "author_id", UserId::from_uuid)?,
+        client_msg_id: ClientMsgId::from_trusted(row.try_get("client_msg_id")?),
+        body: Sealed::from_bytes(row.try_get("body_sealed")?),
+        created_at: time_column(row, "created_at")?,
+    })
+}
+
+fn wrapped_key_from_row(row: &Row) -> Result<WrappedKey, StoreError> {
+    Ok(WrappedKey {
+        kek_id: row.try_get("kek_id")?,
+        bytes: row.try_get("wrapped")?,
+    })
+}
+
+fn id_column<T>(row: &Row, column: &'static str, wrap: fn(Uuid) -> T) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    Uuid::parse_str(&text)
+        .map(wrap)
+        .map_err(|_| StoreError::Corrupt(column))
+}
+
+fn time_column(row: &Row, column: &'static str) -> Result<Timestamp, StoreError> {
+    Ok(Timestamp::from_millis(row.try_get(column)?))
+}
+
+fn hash_column(row: &Row, column: &'static str) -> Result<[u8; 32], StoreError> {
+    let bytes: Vec<u8> = row.try_get(column)?;
+    bytes.try_into().map_err(|_| StoreError::Corrupt(column))
+}

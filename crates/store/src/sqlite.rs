@@ -1,0 +1,84 @@
+//! The SQLite backend: WAL journal, `synchronous=FULL` (unless the operator chose `fast`),
+//! `secure_delete=ON` so deleted rows are overwritten, foreign keys on. One writer connection
+//! serialises writes (SQLite allows one writer anyway, and this avoids busy errors); a small
+//! pool serves reads concurrently under WAL. The SQL itself is shared with PostgreSQL.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::error::StoreError;
+use crate::location::Durability;
+
+type Db = sqlx::Sqlite;
+
+#[path = "sql_shared.rs"]
+mod shared;
+
+/// The data store on SQLite.
+pub(crate) struct SqliteStore {
+    read: sqlx::Pool<Db>,
+    write: sqlx::Pool<Db>,
+}
+
+/// The key store on SQLite (its own file, `keys.db` by default).
+pub(crate) struct SqliteKeyStore {
+    read: sqlx::Pool<Db>,
+    write: sqlx::Pool<Db>,
+}
+
+type DataStore = SqliteStore;
+type KeyStoreImpl = SqliteKeyStore;
+
+const READERS: u32 = 4;
+
+fn options(path: &Path, durability: Durability) -> SqliteConnectOptions {
+    let synchronous = match durability {
+        Durability::Full => SqliteSynchronous::Full,
+        Durability::Fast => SqliteSynchronous::Normal,
+    };
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(synchronous)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5))
+        .pragma("secure_delete", "ON")
+}
+
+async fn open_pools(
+    path: &Path,
+    durability: Durability,
+) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), StoreError> {
+    let options = options(path, durability);
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await?;
+    let read = SqlitePoolOptions::new()
+        .max_connections(READERS)
+        .connect_with(options)
+        .await?;
+    Ok((read, write))
+}
+
+impl SqliteStore {
+    pub(crate) async fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let (read, write) = open_pools(path, durability).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        Ok(Self { read, write })
+    }
+}
+
+impl SqliteKeyStore {
+    pub(crate) async fn open(path: &Path) -> Result<Self, StoreError> {
+        // Keys are few and small; they get the same durability as acknowledged messages.
+        let (read, write) = open_pools(path, Durability::Full).await?;
+        sqlx::migrate!("./migrations/sqlite-keys")
+            .run(&write)
+            .await?;
+        Ok(Self { read, write })
+    }
+}
