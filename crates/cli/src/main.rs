@@ -62,9 +62,7 @@ fn main() -> ExitCode {
     }
     match cli.command {
         Command::Serve => run_server(&loaded.config),
-        Command::Config {
-            action: ConfigAction::Show,
-        } => print_and_exit(&loaded.config.to_redacted_toml()),
+        Command::Config { action: ConfigAction::Show } => print_and_exit(&loaded.config.to_redacted_toml()),
         Command::Openapi => print_and_exit(&parley_server::routes::openapi_json()),
     }
 }
@@ -98,14 +96,8 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     tracing::info!(%url, data_dir = %config.data_dir.display(), "Parley is listening");
     eprintln!("Parley is listening on {url}");
     if server.ca_pem().is_some() {
-        eprintln!(
-            "Its certificate is signed by the local CA in {}",
-            config.data_dir.join("tls/ca.pem").display()
-        );
-        eprintln!(
-            "Try: curl --cacert {} {url}/healthz",
-            config.data_dir.join("tls/ca.pem").display()
-        );
+        eprintln!("Its certificate is signed by the local CA in {}", config.data_dir.join("tls/ca.pem").display());
+        eprintln!("Try: curl --cacert {} {url}/healthz", config.data_dir.join("tls/ca.pem").display());
     }
     let stop = server.shutdown_token();
     tokio::spawn(async move {

@@ -48,8 +48,7 @@ impl Parley {
         let email = EmailAddress::parse(&request.email)?;
         let password = NewPassword::parse(request.password.expose(), &handle, &email)?;
         let hasher = self.hasher.clone();
-        let password_hash =
-            tokio::task::spawn_blocking(move || hasher.hash(password.expose())).await??;
+        let password_hash = tokio::task::spawn_blocking(move || hasher.hash(password.expose())).await??;
         let id = UserId::from_uuid(Uuid::now_v7());
         let now = self.clock.now();
         let dek = self.keys.dek_for(&KeyScope::UserProfile(id), now).await?;
@@ -64,20 +63,12 @@ impl Parley {
         };
         self.store.insert_user(&user).await?;
         tracing::info!(user_id = %id, "account created");
-        Ok(Account {
-            id,
-            handle,
-            created_at: now,
-        })
+        Ok(Account { id, handle, created_at: now })
     }
 
     /// The caller's own profile.
     pub async fn profile(&self, session: &Session) -> Result<Profile, CoreError> {
-        let user = self
-            .store
-            .user_by_id(session.user_id())
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
+        let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
         let dek = self
             .keys
             .existing_dek(&KeyScope::UserProfile(user.id))
@@ -86,11 +77,7 @@ impl Parley {
         let email = dek.open(user.email.as_bytes(), &KeyRing::email_aad(&user.id))?;
         let email = String::from_utf8(email).map_err(|e| CoreError::Internal(Box::new(e)))?;
         Ok(Profile {
-            account: Account {
-                id: user.id,
-                handle: user.handle,
-                created_at: user.created_at,
-            },
+            account: Account { id: user.id, handle: user.handle, created_at: user.created_at },
             email: EmailAddress::from_trusted(email),
         })
     }

@@ -65,18 +65,10 @@ pub struct StreamTicketGrant {
 impl Parley {
     /// Checks a login and opens a session. Unknown logins cost the same Argon2 work as known
     /// ones and fail the same way, so neither the answer nor its timing reveals an account.
-    pub async fn log_in(
-        &self,
-        login: &str,
-        password: Secret<String>,
-    ) -> Result<IssuedSession, CoreError> {
+    pub async fn log_in(&self, login: &str, password: Secret<String>) -> Result<IssuedSession, CoreError> {
         let user = match Login::parse(login) {
             Ok(Login::Handle(key)) => self.store.user_by_handle(&key).await?,
-            Ok(Login::Email(email)) => {
-                self.store
-                    .user_by_email(&self.keys.email_index(&email))
-                    .await?
-            }
+            Ok(Login::Email(email)) => self.store.user_by_email(&self.keys.email_index(&email)).await?,
             Err(_) => None,
         };
         let hasher = self.hasher.clone();
@@ -105,20 +97,13 @@ impl Parley {
         };
         self.store.insert_session(&record).await?;
         tracing::info!(user_id = %user.id, session_id = %record.id, "session opened");
-        Ok(IssuedSession {
-            token: token.secret,
-            session: self.session_of(&record),
-        })
+        Ok(IssuedSession { token: token.secret, session: self.session_of(&record) })
     }
 
     /// The session a bearer token stands for, if it is valid now. Expired sessions are
     /// deleted on sight.
     pub async fn authenticate(&self, token: &str) -> Result<Session, CoreError> {
-        let record = self
-            .store
-            .session_by_token(&BearerToken::hash(token))
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
+        let record = self.store.session_by_token(&BearerToken::hash(token)).await?.ok_or(CoreError::Unauthenticated)?;
         self.check_session(record).await
     }
 
@@ -133,49 +118,27 @@ impl Parley {
 
     /// Issues a single-use, short-lived ticket for opening the WebSocket, so that browsers
     /// need not put the session token in a URL.
-    pub async fn issue_stream_ticket(
-        &self,
-        session: &Session,
-    ) -> Result<StreamTicketGrant, CoreError> {
+    pub async fn issue_stream_ticket(&self, session: &Session) -> Result<StreamTicketGrant, CoreError> {
         let ticket = BearerToken::generate(STREAM_TICKET_PREFIX)?;
         let expires_at = self.clock.now().plus(self.settings.stream_ticket_ttl);
-        let record = StreamTicket {
-            hash: ticket.hash,
-            session_id: session.session_id,
-            expires_at,
-        };
+        let record = StreamTicket { hash: ticket.hash, session_id: session.session_id, expires_at };
         self.store.insert_stream_ticket(&record).await?;
-        Ok(StreamTicketGrant {
-            ticket: ticket.secret,
-            expires_at,
-        })
+        Ok(StreamTicketGrant { ticket: ticket.secret, expires_at })
     }
 
     /// Redeems a stream ticket (once) for the session it was issued to.
     pub async fn redeem_stream_ticket(&self, ticket: &str) -> Result<Session, CoreError> {
-        let taken = self
-            .store
-            .take_stream_ticket(&BearerToken::hash(ticket))
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
+        let taken = self.store.take_stream_ticket(&BearerToken::hash(ticket)).await?.ok_or(CoreError::Unauthenticated)?;
         if taken.expires_at <= self.clock.now() {
             return Err(CoreError::Unauthenticated);
         }
-        let record = self
-            .store
-            .session_by_id(taken.session_id)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
+        let record = self.store.session_by_id(taken.session_id).await?.ok_or(CoreError::Unauthenticated)?;
         self.check_session(record).await
     }
 
     /// Re-checks a session that a long-lived connection holds: still there, not expired.
     pub async fn revalidate(&self, session: &Session) -> Result<Session, CoreError> {
-        let record = self
-            .store
-            .session_by_id(session.session_id)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
+        let record = self.store.session_by_id(session.session_id).await?.ok_or(CoreError::Unauthenticated)?;
         self.check_session(record).await
     }
 
@@ -194,10 +157,6 @@ impl Parley {
     }
 
     fn session_of(&self, record: &SessionRecord) -> Session {
-        Session {
-            user_id: record.user_id,
-            session_id: record.id,
-            expires_at: record.expires_at,
-        }
+        Session { user_id: record.user_id, session_id: record.id, expires_at: record.expires_at }
     }
 }

@@ -69,17 +69,9 @@ impl Participant {
 impl Parley {
     /// Opens a conversation with another user, or returns the one the two already have about
     /// the same listing in the same roles.
-    pub async fn open_conversation(
-        &self,
-        session: &Session,
-        request: OpenConversation,
-    ) -> Result<Inserted<ConversationView>, CoreError> {
+    pub async fn open_conversation(&self, session: &Session, request: OpenConversation) -> Result<Inserted<ConversationView>, CoreError> {
         let handle = Handle::parse(&request.with).map_err(|_| CoreError::UserNotFound)?;
-        let other = self
-            .store
-            .user_by_handle(&handle.key())
-            .await?
-            .ok_or(CoreError::UserNotFound)?;
+        let other = self.store.user_by_handle(&handle.key()).await?.ok_or(CoreError::UserNotFound)?;
         if other.id == session.user_id() {
             return Err(CoreError::CannotMessageSelf);
         }
@@ -113,52 +105,24 @@ impl Parley {
         cursor: Option<ConversationCursor>,
         limit: PageLimit,
     ) -> Result<(Vec<ConversationView>, Option<ConversationCursor>), CoreError> {
-        let mut records = self
-            .store
-            .conversations_of(session.user_id(), cursor, limit.with_lookahead())
-            .await?;
+        let mut records = self.store.conversations_of(session.user_id(), cursor, limit.with_lookahead()).await?;
         let more = limit.has_more(records.len());
         records.truncate(limit.get() as usize);
         let next = records
             .last()
             .filter(|_| more)
-            .map(|last| ConversationCursor {
-                last_activity_at: last.conversation.last_activity_at,
-                id: last.conversation.id,
-            });
-        let views = records
-            .iter()
-            .filter_map(|record| {
-                record
-                    .conversation
-                    .role_of(session.user_id())
-                    .map(|role| view_of(record, role))
-            })
-            .collect();
+            .map(|last| ConversationCursor { last_activity_at: last.conversation.last_activity_at, id: last.conversation.id });
+        let views =
+            records.iter().filter_map(|record| record.conversation.role_of(session.user_id()).map(|role| view_of(record, role))).collect();
         Ok((views, next))
     }
 
     /// Checks that the session's user is a party to the conversation. A stranger gets
     /// the same answer as for a conversation that does not exist.
-    pub async fn participant(
-        &self,
-        session: &Session,
-        conversation: ConversationId,
-    ) -> Result<Participant, CoreError> {
-        let record = self
-            .store
-            .conversation(conversation)
-            .await?
-            .ok_or(CoreError::ConversationNotFound)?;
-        let role = record
-            .conversation
-            .role_of(session.user_id())
-            .ok_or(CoreError::ConversationNotFound)?;
-        Ok(Participant {
-            session: session.clone(),
-            role,
-            record,
-        })
+    pub async fn participant(&self, session: &Session, conversation: ConversationId) -> Result<Participant, CoreError> {
+        let record = self.store.conversation(conversation).await?.ok_or(CoreError::ConversationNotFound)?;
+        let role = record.conversation.role_of(session.user_id()).ok_or(CoreError::ConversationNotFound)?;
+        Ok(Participant { session: session.clone(), role, record })
     }
 }
 
@@ -167,9 +131,5 @@ fn view_of(record: &ConversationRecord, my_role: Role) -> ConversationView {
         Role::Buyer => record.seller_handle.clone(),
         Role::Seller => record.buyer_handle.clone(),
     };
-    ConversationView {
-        conversation: record.conversation.clone(),
-        my_role,
-        other_party,
-    }
+    ConversationView { conversation: record.conversation.clone(), my_role, other_party }
 }

@@ -57,9 +57,7 @@ impl From<StoreError> for CoreError {
             StoreError::Conflict(Conflict::HandleTaken) => CoreError::HandleTaken,
             StoreError::Conflict(Conflict::EmailTaken) => CoreError::EmailTaken,
             StoreError::Unavailable(_) => CoreError::Unavailable(error),
-            StoreError::Database(_) | StoreError::NotFound(_) | StoreError::Corrupt(_) => {
-                CoreError::Internal(Box::new(error))
-            }
+            StoreError::Database(_) | StoreError::NotFound(_) | StoreError::Corrupt(_) => CoreError::Internal(Box::new(error)),
         }
     }
 }

@@ -18,17 +18,9 @@ pub struct KeyRing {
 
 impl KeyRing {
     /// Opens the ring, creating the blind-index key on first start.
-    pub async fn open(
-        kek: Kek,
-        store: Arc<dyn KeyStore>,
-        now: Timestamp,
-    ) -> Result<Self, CoreError> {
+    pub async fn open(kek: Kek, store: Arc<dyn KeyStore>, now: Timestamp) -> Result<Self, CoreError> {
         let dek = get_or_create(&kek, store.as_ref(), &KeyScope::BlindIndex, now).await?;
-        Ok(Self {
-            blind_index: BlindIndexKey::from_dek(&dek),
-            kek,
-            store,
-        })
+        Ok(Self { blind_index: BlindIndexKey::from_dek(&dek), kek, store })
     }
 
     /// The data key of `scope`, created if it does not exist yet.
@@ -60,12 +52,7 @@ impl KeyRing {
     }
 }
 
-async fn get_or_create(
-    kek: &Kek,
-    store: &dyn KeyStore,
-    scope: &KeyScope,
-    now: Timestamp,
-) -> Result<Dek, CoreError> {
+async fn get_or_create(kek: &Kek, store: &dyn KeyStore, scope: &KeyScope, now: Timestamp) -> Result<Dek, CoreError> {
     if let Some(wrapped) = store.wrapped_key(scope).await? {
         return Ok(kek.unwrap(&wrapped, scope)?);
     }

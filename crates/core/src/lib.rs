@@ -58,10 +58,7 @@ impl Default for Settings {
             session_absolute_timeout: Duration::from_secs(12 * 60 * 60),
             stream_ticket_ttl: Duration::from_secs(30),
             message_max_chars: 4000,
-            send_rate: RatePolicy {
-                burst: 20,
-                per_minute: 60,
-            },
+            send_rate: RatePolicy { burst: 20, per_minute: 60 },
             password_params: PasswordParams::OWASP_MINIMUM,
         }
     }
@@ -111,6 +108,11 @@ impl Parley {
     /// The settings in force.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Whether the database answers.
+    pub async fn health(&self) -> Result<(), CoreError> {
+        Ok(self.store.ping().await?)
     }
 
     /// Forgets rate-limit state that has fully recovered (called periodically).

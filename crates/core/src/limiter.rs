@@ -18,39 +18,24 @@ pub struct KeyedLimiter<K> {
 impl<K: Eq + Hash> KeyedLimiter<K> {
     /// A limiter applying `policy` to each key separately.
     pub fn new(policy: RatePolicy) -> Self {
-        Self {
-            policy,
-            buckets: Mutex::new(HashMap::new()),
-        }
+        Self { policy, buckets: Mutex::new(HashMap::new()) }
     }
 
     /// Takes a token for `key`, or says how long to wait.
     pub fn check(&self, key: K, now: Timestamp) -> Result<(), Duration> {
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        buckets
-            .entry(key)
-            .or_insert_with(|| TokenBucket::full(self.policy, now))
-            .try_take(self.policy, now)
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        buckets.entry(key).or_insert_with(|| TokenBucket::full(self.policy, now)).try_take(self.policy, now)
     }
 
     /// Forgets buckets that are full again.
     pub fn prune(&self, now: Timestamp) {
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         buckets.retain(|_, bucket| !bucket.is_full_at(self.policy, now));
     }
 
     /// How many keys are tracked.
     pub fn tracked(&self) -> usize {
-        self.buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
+        self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
     }
 }
 
@@ -60,10 +45,7 @@ mod tests {
 
     #[test]
     fn keys_are_limited_separately_and_pruned_when_full() {
-        let limiter = KeyedLimiter::new(RatePolicy {
-            burst: 1,
-            per_minute: 60,
-        });
+        let limiter = KeyedLimiter::new(RatePolicy { burst: 1, per_minute: 60 });
         let t0 = Timestamp::from_millis(0);
         assert!(limiter.check("a", t0).is_ok());
         assert!(limiter.check("a", t0).is_err());

@@ -5,9 +5,7 @@ use std::collections::HashMap;
 
 use parley_crypto::Dek;
 use parley_domain::page::{MessageWindow, PageLimit};
-use parley_domain::{
-    ClientMsgId, Handle, KeyScope, Message, MessageBody, MessageId, Sealed, UserId,
-};
+use parley_domain::{ClientMsgId, Handle, KeyScope, Message, MessageBody, MessageId, Sealed, UserId};
 use parley_store::{Inserted, MessageRecord, NewMessage};
 use uuid::Uuid;
 
@@ -52,36 +50,17 @@ pub struct MessagePage {
 impl Parley {
     /// Sends a message. A retry with the same client message id and body returns the original
     /// message and writes nothing; the same id with another body is refused.
-    pub async fn send_message(
-        &self,
-        participant: &Participant,
-        request: SendMessage,
-    ) -> Result<Sent, CoreError> {
+    pub async fn send_message(&self, participant: &Participant, request: SendMessage) -> Result<Sent, CoreError> {
         let body = MessageBody::parse(&request.body, self.settings.message_max_chars)?;
         let author = participant.session().user_id();
         let conversation = participant.conversation_id();
-        if let Some(existing) = self
-            .store
-            .message_by_client_msg_id(conversation, author, &request.client_msg_id)
-            .await?
-        {
+        if let Some(existing) = self.store.message_by_client_msg_id(conversation, author, &request.client_msg_id).await? {
             return self.replayed(participant, existing, &body).await;
         }
         let now = self.clock.now();
-        self.send_limiter
-            .check(author, now)
-            .map_err(|retry_after| CoreError::RateLimited { retry_after })?;
+        self.send_limiter.check(author, now).map_err(|retry_after| CoreError::RateLimited { retry_after })?;
         let id = MessageId::from_uuid(Uuid::now_v7());
-        let dek = self
-            .keys
-            .dek_for(
-                &KeyScope::MessageAuthor {
-                    conversation,
-                    author,
-                },
-                now,
-            )
-            .await?;
+        let dek = self.keys.dek_for(&KeyScope::MessageAuthor { conversation, author }, now).await?;
         let message = NewMessage {
             id,
             conversation_id: conversation,
@@ -93,11 +72,7 @@ impl Parley {
         match self.store.append_message(&message).await? {
             Inserted::New(record) => {
                 let parties = participant.record().conversation.parties();
-                self.events.publish(Event::MessageAppended {
-                    recipients: parties,
-                    conversation,
-                    seq: record.seq,
-                });
+                self.events.publish(Event::MessageAppended { recipients: parties, conversation, seq: record.seq });
                 Ok(Inserted::New(self.view(participant, record, body)))
             }
             Inserted::Existing(record) => self.replayed(participant, record, &body).await,
@@ -111,14 +86,7 @@ impl Parley {
         window: MessageWindow,
         limit: PageLimit,
     ) -> Result<MessagePage, CoreError> {
-        let mut records = self
-            .store
-            .messages(
-                participant.conversation_id(),
-                window,
-                limit.with_lookahead(),
-            )
-            .await?;
+        let mut records = self.store.messages(participant.conversation_id(), window, limit.with_lookahead()).await?;
         let has_more = limit.has_more(records.len());
         if has_more {
             // The extra record lies beyond the page: the oldest when reading backwards.
@@ -133,26 +101,16 @@ impl Parley {
         let mut items = Vec::with_capacity(records.len());
         for record in records {
             if !keys.contains_key(&record.author) {
-                keys.insert(
-                    record.author,
-                    self.message_key(participant, record.author).await?,
-                );
+                keys.insert(record.author, self.message_key(participant, record.author).await?);
             }
-            let dek = keys
-                .get(&record.author)
-                .ok_or_else(|| CoreError::Internal("message key vanished".into()))?;
+            let dek = keys.get(&record.author).ok_or_else(|| CoreError::Internal("message key vanished".into()))?;
             let body = open_body(dek, &record)?;
             items.push(self.view(participant, record, body));
         }
         Ok(MessagePage { items, has_more })
     }
 
-    async fn replayed(
-        &self,
-        participant: &Participant,
-        record: MessageRecord,
-        body: &MessageBody,
-    ) -> Result<Sent, CoreError> {
+    async fn replayed(&self, participant: &Participant, record: MessageRecord, body: &MessageBody) -> Result<Sent, CoreError> {
         let dek = self.message_key(participant, record.author).await?;
         let stored = open_body(&dek, &record)?;
         if &stored != body {
@@ -161,27 +119,12 @@ impl Parley {
         Ok(Inserted::Existing(self.view(participant, record, stored)))
     }
 
-    async fn message_key(
-        &self,
-        participant: &Participant,
-        author: UserId,
-    ) -> Result<Dek, CoreError> {
-        let scope = KeyScope::MessageAuthor {
-            conversation: participant.conversation_id(),
-            author,
-        };
-        self.keys
-            .existing_dek(&scope)
-            .await?
-            .ok_or_else(|| CoreError::Internal("message key missing".into()))
+    async fn message_key(&self, participant: &Participant, author: UserId) -> Result<Dek, CoreError> {
+        let scope = KeyScope::MessageAuthor { conversation: participant.conversation_id(), author };
+        self.keys.existing_dek(&scope).await?.ok_or_else(|| CoreError::Internal("message key missing".into()))
     }
 
-    fn view(
-        &self,
-        participant: &Participant,
-        record: MessageRecord,
-        body: MessageBody,
-    ) -> MessageView {
+    fn view(&self, participant: &Participant, record: MessageRecord, body: MessageBody) -> MessageView {
         let viewer = participant.session().user_id();
         let conversation = &participant.record().conversation;
         let author_handle = match conversation.role_of(record.author) {

@@ -52,15 +52,8 @@ impl KeyBytes {
 
     /// Decodes key material from its base64 text form (a master-key file or variable).
     pub fn from_base64(text: &str) -> Result<Self, CryptoError> {
-        let decoded = Zeroizing::new(
-            STANDARD
-                .decode(text.trim())
-                .map_err(|_| CryptoError::Malformed)?,
-        );
-        let bytes: [u8; KEY_LEN] = decoded
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::Malformed)?;
+        let decoded = Zeroizing::new(STANDARD.decode(text.trim()).map_err(|_| CryptoError::Malformed)?);
+        let bytes: [u8; KEY_LEN] = decoded.as_slice().try_into().map_err(|_| CryptoError::Malformed)?;
         Ok(Self(Zeroizing::new(bytes)))
     }
 
@@ -87,22 +80,13 @@ impl AeadKey {
         self.seal_with_nonce(random_bytes::<NONCE_LEN>()?, plaintext, aad)
     }
 
-    fn seal_with_nonce(
-        &self,
-        nonce: [u8; NONCE_LEN],
-        plaintext: &[u8],
-        aad: &Aad,
-    ) -> Result<Vec<u8>, CryptoError> {
+    fn seal_with_nonce(&self, nonce: [u8; NONCE_LEN], plaintext: &[u8], aad: &Aad) -> Result<Vec<u8>, CryptoError> {
         let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + TAG_LEN);
         out.push(FORMAT_V1);
         out.extend_from_slice(&nonce);
         let mut in_out = plaintext.to_vec();
         self.0
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                aead::Aad::from(aad.as_bytes()),
-                &mut in_out,
-            )
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), aead::Aad::from(aad.as_bytes()), &mut in_out)
             .map_err(|_| CryptoError::Malformed)?;
         out.extend_from_slice(&in_out);
         Ok(out)
@@ -118,10 +102,7 @@ impl AeadKey {
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Malformed)?;
         let mut in_out = ciphertext.to_vec();
-        let plaintext = self
-            .0
-            .open_in_place(nonce, aead::Aad::from(aad.as_bytes()), &mut in_out)
-            .map_err(|_| CryptoError::Integrity)?;
+        let plaintext = self.0.open_in_place(nonce, aead::Aad::from(aad.as_bytes()), &mut in_out).map_err(|_| CryptoError::Integrity)?;
         Ok(plaintext.to_vec())
     }
 }
@@ -139,14 +120,8 @@ impl Kek {
         let mut id_input = Zeroizing::new(b"parley kek id v1:".to_vec());
         id_input.extend_from_slice(material.0.as_slice());
         let fingerprint = digest::digest(&digest::SHA256, &id_input);
-        let id = fingerprint.as_ref()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Ok(Self {
-            id,
-            key: AeadKey::new(material.0.as_slice())?,
-        })
+        let id = fingerprint.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Self { id, key: AeadKey::new(material.0.as_slice())? })
     }
 
     /// The KEK's id.
@@ -156,13 +131,8 @@ impl Kek {
 
     /// Wraps a data key for storage under `scope`.
     pub fn wrap(&self, dek: &Dek, scope: &KeyScope) -> Result<WrappedKey, CryptoError> {
-        let bytes = self
-            .key
-            .seal(dek.material.0.as_slice(), &Aad::for_wrapped_key(scope))?;
-        Ok(WrappedKey {
-            kek_id: self.id.clone(),
-            bytes,
-        })
+        let bytes = self.key.seal(dek.material.0.as_slice(), &Aad::for_wrapped_key(scope))?;
+        Ok(WrappedKey { kek_id: self.id.clone(), bytes })
     }
 
     /// Unwraps a data key filed under `scope`. A key wrapped for another scope fails.
@@ -170,14 +140,8 @@ impl Kek {
         if wrapped.kek_id != self.id {
             return Err(CryptoError::Integrity);
         }
-        let plain = Zeroizing::new(
-            self.key
-                .open(&wrapped.bytes, &Aad::for_wrapped_key(scope))?,
-        );
-        let bytes: [u8; KEY_LEN] = plain
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::Malformed)?;
+        let plain = Zeroizing::new(self.key.open(&wrapped.bytes, &Aad::for_wrapped_key(scope))?);
+        let bytes: [u8; KEY_LEN] = plain.as_slice().try_into().map_err(|_| CryptoError::Malformed)?;
         Dek::from_material(KeyBytes(Zeroizing::new(bytes)))
     }
 }
@@ -221,10 +185,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn hex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
+        (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
     }
 
     struct GcmVector {
@@ -268,22 +229,9 @@ mod tests {
             let iv: [u8; NONCE_LEN] = hex(vector.iv).try_into().unwrap();
             // The vectors' AAD is raw bytes; ours is text, so go through the raw key here.
             let mut in_out = hex(vector.plaintext);
-            key.0
-                .seal_in_place_append_tag(
-                    Nonce::assume_unique_for_key(iv),
-                    aead::Aad::from(hex(vector.aad)),
-                    &mut in_out,
-                )
-                .unwrap();
+            key.0.seal_in_place_append_tag(Nonce::assume_unique_for_key(iv), aead::Aad::from(hex(vector.aad)), &mut in_out).unwrap();
             assert_eq!(in_out, hex(vector.ciphertext_and_tag));
-            let opened = key
-                .0
-                .open_in_place(
-                    Nonce::assume_unique_for_key(iv),
-                    aead::Aad::from(hex(vector.aad)),
-                    &mut in_out,
-                )
-                .unwrap();
+            let opened = key.0.open_in_place(Nonce::assume_unique_for_key(iv), aead::Aad::from(hex(vector.aad)), &mut in_out).unwrap();
             assert_eq!(opened, hex(vector.plaintext).as_slice());
         }
     }
@@ -292,9 +240,7 @@ mod tests {
     fn sealed_format_carries_version_and_nonce() {
         let key = AeadKey::new(&[7u8; 32]).unwrap();
         let aad = Aad::field("messages", &"m1", "body");
-        let sealed = key
-            .seal_with_nonce([9u8; NONCE_LEN], b"hello", &aad)
-            .unwrap();
+        let sealed = key.seal_with_nonce([9u8; NONCE_LEN], b"hello", &aad).unwrap();
         assert_eq!(sealed[0], FORMAT_V1);
         assert_eq!(&sealed[1..=NONCE_LEN], &[9u8; NONCE_LEN]);
         assert_eq!(sealed.len(), 1 + NONCE_LEN + 5 + TAG_LEN);
@@ -304,17 +250,9 @@ mod tests {
     #[test]
     fn ciphertext_moved_to_another_row_does_not_open() {
         let dek = Dek::generate().unwrap();
-        let sealed = dek
-            .seal(b"secret", &Aad::field("messages", &"row-1", "body"))
-            .unwrap();
-        assert!(matches!(
-            dek.open(&sealed, &Aad::field("messages", &"row-2", "body")),
-            Err(CryptoError::Integrity)
-        ));
-        assert!(matches!(
-            dek.open(&sealed, &Aad::field("users", &"row-1", "body")),
-            Err(CryptoError::Integrity)
-        ));
+        let sealed = dek.seal(b"secret", &Aad::field("messages", &"row-1", "body")).unwrap();
+        assert!(matches!(dek.open(&sealed, &Aad::field("messages", &"row-2", "body")), Err(CryptoError::Integrity)));
+        assert!(matches!(dek.open(&sealed, &Aad::field("users", &"row-1", "body")), Err(CryptoError::Integrity)));
     }
 
     #[test]
@@ -322,25 +260,18 @@ mod tests {
         let dek = Dek::generate().unwrap();
         let aad = Aad::field("t", &1, "f");
         assert!(matches!(dek.open(&[], &aad), Err(CryptoError::Malformed)));
-        assert!(matches!(
-            dek.open(&[FORMAT_V1; 10], &aad),
-            Err(CryptoError::Malformed)
-        ));
+        assert!(matches!(dek.open(&[FORMAT_V1; 10], &aad), Err(CryptoError::Malformed)));
         let mut sealed = dek.seal(b"x", &aad).unwrap();
         sealed[0] = 2;
-        assert!(matches!(
-            dek.open(&sealed, &aad),
-            Err(CryptoError::Malformed)
-        ));
+        assert!(matches!(dek.open(&sealed, &aad), Err(CryptoError::Malformed)));
     }
 
     #[test]
     fn nonces_are_fresh_for_every_seal() {
         let dek = Dek::generate().unwrap();
         let aad = Aad::field("t", &1, "f");
-        let nonces: std::collections::HashSet<Vec<u8>> = (0..1000)
-            .map(|_| dek.seal(b"same", &aad).unwrap()[1..=NONCE_LEN].to_vec())
-            .collect();
+        let nonces: std::collections::HashSet<Vec<u8>> =
+            (0..1000).map(|_| dek.seal(b"same", &aad).unwrap()[1..=NONCE_LEN].to_vec()).collect();
         assert_eq!(nonces.len(), 1000);
     }
 
@@ -354,13 +285,7 @@ mod tests {
         let wrapped = kek.wrap(&dek, &scope).unwrap();
         let aad = Aad::field("users", &1, "email");
         let sealed = dek.seal(b"a@example.com", &aad).unwrap();
-        assert_eq!(
-            kek.unwrap(&wrapped, &scope)
-                .unwrap()
-                .open(&sealed, &aad)
-                .unwrap(),
-            b"a@example.com"
-        );
+        assert_eq!(kek.unwrap(&wrapped, &scope).unwrap().open(&sealed, &aad).unwrap(), b"a@example.com");
         assert!(kek.unwrap(&wrapped, &other_scope).is_err());
         assert!(other_kek.unwrap(&wrapped, &scope).is_err());
         let mut tampered = wrapped.clone();
@@ -372,14 +297,8 @@ mod tests {
     fn kek_id_is_stable_and_differs_between_keys() {
         let material = KeyBytes::from_base64(&KeyBytes::generate().unwrap().to_base64()).unwrap();
         let again = KeyBytes::from_base64(&material.to_base64()).unwrap();
-        assert_eq!(
-            Kek::new(&material).unwrap().id(),
-            Kek::new(&again).unwrap().id()
-        );
-        assert_ne!(
-            Kek::new(&material).unwrap().id(),
-            Kek::new(&KeyBytes::generate().unwrap()).unwrap().id()
-        );
+        assert_eq!(Kek::new(&material).unwrap().id(), Kek::new(&again).unwrap().id());
+        assert_ne!(Kek::new(&material).unwrap().id(), Kek::new(&KeyBytes::generate().unwrap()).unwrap().id());
     }
 
     #[test]

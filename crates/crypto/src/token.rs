@@ -22,10 +22,7 @@ impl BearerToken {
     pub fn generate(prefix: &str) -> Result<Self, CryptoError> {
         let secret = format!("{prefix}_{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()?));
         let hash = Self::hash(&secret);
-        Ok(Self {
-            secret: Secret::new(secret),
-            hash,
-        })
+        Ok(Self { secret: Secret::new(secret), hash })
     }
 
     /// The stored form of a presented token. Lookups compare hashes, so the time a lookup takes
@@ -44,11 +41,8 @@ mod tests {
 
     #[test]
     fn tokens_are_unique_long_and_hash_consistently() {
-        let tokens: Vec<BearerToken> = (0..1000)
-            .map(|_| BearerToken::generate("prly_s").unwrap())
-            .collect();
-        let unique: std::collections::HashSet<&str> =
-            tokens.iter().map(|t| t.secret.expose().as_str()).collect();
+        let tokens: Vec<BearerToken> = (0..1000).map(|_| BearerToken::generate("prly_s").unwrap()).collect();
+        let unique: std::collections::HashSet<&str> = tokens.iter().map(|t| t.secret.expose().as_str()).collect();
         assert_eq!(unique.len(), 1000);
         for token in &tokens {
             let random_part = token.secret.expose().strip_prefix("prly_s_").unwrap();

@@ -57,10 +57,7 @@ impl Handle {
         if handle.len() > Self::MAX_LEN {
             return reject("too_long");
         }
-        if !handle
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        {
+        if !handle.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
             return reject("invalid_characters");
         }
         let bytes = handle.as_bytes();
@@ -156,9 +153,7 @@ impl fmt::Debug for EmailAddress {
 }
 
 fn is_local_part_char(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || "!#$%&'*+-/=?^_`{|}~.".contains(c)
-        || (!c.is_ascii() && !c.is_control() && !c.is_whitespace())
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) || (!c.is_ascii() && !c.is_control() && !c.is_whitespace())
 }
 
 fn is_valid_domain(domain: &str) -> bool {
@@ -174,9 +169,7 @@ fn is_valid_domain(domain: &str) -> bool {
             && label.chars().all(|c| c.is_alphanumeric() || c == '-')
     };
     let tld = labels[labels.len() - 1];
-    labels.iter().all(label_ok)
-        && tld.chars().count() >= 2
-        && !tld.chars().all(|c| c.is_ascii_digit())
+    labels.iter().all(label_ok) && tld.chars().count() >= 2 && !tld.chars().all(|c| c.is_ascii_digit())
 }
 
 /// A password chosen at sign-up, checked against the rules (never stored: it is hashed).
@@ -191,11 +184,7 @@ impl NewPassword {
     /// Checks length, the common-password list and context words (the handle, the email's
     /// local part, the product name). There are no composition rules, by NIST's advice.
     /// The password is taken byte-exact: no trimming, no case folding.
-    pub fn parse(
-        password: &str,
-        handle: &Handle,
-        email: &EmailAddress,
-    ) -> Result<Self, ValidationError> {
+    pub fn parse(password: &str, handle: &Handle, email: &EmailAddress) -> Result<Self, ValidationError> {
         let reject = |reason| Err(ValidationError::new("password", reason));
         let chars = password.chars().count();
         if chars < Self::MIN_CHARS {
@@ -208,15 +197,8 @@ impl NewPassword {
         if is_common_password(&lowered) {
             return reject("too_common");
         }
-        let context = [
-            handle.key().0,
-            email.local_part().to_owned(),
-            "parley".to_owned(),
-        ];
-        if context
-            .iter()
-            .any(|word| word.chars().count() >= 4 && lowered.contains(word.as_str()))
-        {
+        let context = [handle.key().0, email.local_part().to_owned(), "parley".to_owned()];
+        if context.iter().any(|word| word.chars().count() >= 4 && lowered.contains(word.as_str())) {
             return reject("contains_personal_or_product_name");
         }
         Ok(Self(Secret::new(password.to_owned())))
@@ -284,9 +266,7 @@ mod tests {
             ("Admin", Err("reserved")),
         ];
         for (input, expected) in cases {
-            let got = Handle::parse(input)
-                .map(|h| h.as_str().to_owned())
-                .map_err(|e| e.reason);
+            let got = Handle::parse(input).map(|h| h.as_str().to_owned()).map_err(|e| e.reason);
             assert_eq!(got, expected.map(str::to_owned), "input {input:?}");
         }
     }
@@ -316,17 +296,9 @@ mod tests {
             "jane..d@example.com",
             "jane@example.123",
         ] {
-            assert!(
-                EmailAddress::parse(bad).is_err(),
-                "{bad:?} should be rejected"
-            );
+            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be rejected");
         }
-        assert_eq!(
-            EmailAddress::parse(&format!("{}@example.com", "a".repeat(250)))
-                .unwrap_err()
-                .reason,
-            "too_long"
-        );
+        assert_eq!(EmailAddress::parse(&format!("{}@example.com", "a".repeat(250))).unwrap_err().reason, "too_long");
     }
 
     #[test]
@@ -339,11 +311,7 @@ mod tests {
     fn passwords_follow_nist_rules() {
         let handle = Handle::parse("marketfan").unwrap();
         let email = EmailAddress::parse("jane.smith@example.com").unwrap();
-        let check = |p: &str| {
-            NewPassword::parse(p, &handle, &email)
-                .map(|_| ())
-                .map_err(|e| e.reason)
-        };
+        let check = |p: &str| NewPassword::parse(p, &handle, &email).map(|_| ()).map_err(|e| e.reason);
         assert_eq!(check("short7!"), Err("too_short"));
         assert_eq!(check("eight ch"), Ok(()));
         assert_eq!(check(&"x".repeat(128)), Ok(()));
@@ -351,25 +319,12 @@ mod tests {
         assert_eq!(check("password1"), Err("too_common"));
         assert_eq!(check("PASSWORD1"), Err("too_common"));
         assert_eq!(check("iloveyou123"), Err("too_common"));
-        assert_eq!(
-            check("my marketfan pw"),
-            Err("contains_personal_or_product_name")
-        );
-        assert_eq!(
-            check("jane.smith!2024"),
-            Err("contains_personal_or_product_name")
-        );
-        assert_eq!(
-            check("Parley rocks 2026"),
-            Err("contains_personal_or_product_name")
-        );
+        assert_eq!(check("my marketfan pw"), Err("contains_personal_or_product_name"));
+        assert_eq!(check("jane.smith!2024"), Err("contains_personal_or_product_name"));
+        assert_eq!(check("Parley rocks 2026"), Err("contains_personal_or_product_name"));
         assert_eq!(check("correct horse battery staple"), Ok(()));
         assert_eq!(check("пароль-очень-длинный"), Ok(()));
-        assert_eq!(
-            check("        "),
-            Ok(()),
-            "spaces are allowed: no composition rules"
-        );
+        assert_eq!(check("        "), Ok(()), "spaces are allowed: no composition rules");
     }
 
     #[test]
@@ -380,14 +335,8 @@ mod tests {
 
     #[test]
     fn login_distinguishes_email_from_handle() {
-        assert_eq!(
-            Login::parse("Alice").unwrap(),
-            Login::Handle(Handle::parse("alice").unwrap().key())
-        );
-        assert!(matches!(
-            Login::parse("a@example.com").unwrap(),
-            Login::Email(_)
-        ));
+        assert_eq!(Login::parse("Alice").unwrap(), Login::Handle(Handle::parse("alice").unwrap().key()));
+        assert!(matches!(Login::parse("a@example.com").unwrap(), Login::Email(_)));
         assert!(Login::parse("").is_err());
     }
 }

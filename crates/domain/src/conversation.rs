@@ -42,10 +42,7 @@ impl ListingId {
         if input.len() > Self::MAX_LEN {
             return reject("too_long");
         }
-        if !input
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
-        {
+        if !input.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')) {
             return reject("invalid_characters");
         }
         Ok(Self(input.to_owned()))
@@ -138,17 +135,8 @@ mod tests {
     fn listing_ids_are_validated() {
         assert!(ListingId::parse("lst_123:abc-9.x").is_ok());
         assert_eq!(ListingId::parse("").unwrap_err().reason, "empty");
-        assert_eq!(
-            ListingId::parse("a b").unwrap_err().reason,
-            "invalid_characters"
-        );
-        assert_eq!(
-            ListingId::parse("1' OR '1'='1").unwrap_err().reason,
-            "invalid_characters"
-        );
-        assert_eq!(
-            ListingId::parse(&"x".repeat(129)).unwrap_err().reason,
-            "too_long"
-        );
+        assert_eq!(ListingId::parse("a b").unwrap_err().reason, "invalid_characters");
+        assert_eq!(ListingId::parse("1' OR '1'='1").unwrap_err().reason, "invalid_characters");
+        assert_eq!(ListingId::parse(&"x".repeat(129)).unwrap_err().reason, "too_long");
     }
 }

@@ -16,10 +16,7 @@ pub struct Sealed<T> {
 impl<T> Sealed<T> {
     /// Wraps ciphertext bytes (from the crypto crate, or read back from storage).
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
-        Self {
-            bytes,
-            marker: PhantomData,
-        }
+        Self { bytes, marker: PhantomData }
     }
 
     /// The ciphertext bytes.
@@ -62,12 +59,7 @@ pub struct WrappedKey {
 
 impl fmt::Debug for WrappedKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "WrappedKey(kek {}, {} bytes)",
-            self.kek_id,
-            self.bytes.len()
-        )
+        write!(f, "WrappedKey(kek {}, {} bytes)", self.kek_id, self.bytes.len())
     }
 }
 
@@ -92,10 +84,7 @@ impl KeyScope {
     pub fn name(&self) -> String {
         match self {
             KeyScope::UserProfile(user) => format!("user/{user}"),
-            KeyScope::MessageAuthor {
-                conversation,
-                author,
-            } => format!("conversation/{conversation}/author/{author}"),
+            KeyScope::MessageAuthor { conversation, author } => format!("conversation/{conversation}/author/{author}"),
             KeyScope::BlindIndex => "system/blind-index".to_owned(),
         }
     }
@@ -142,16 +131,9 @@ mod tests {
         let conversation = ConversationId::from_uuid(Uuid::from_u128(7));
         let names = [
             KeyScope::UserProfile(user).name(),
-            KeyScope::MessageAuthor {
-                conversation,
-                author: user,
-            }
-            .name(),
+            KeyScope::MessageAuthor { conversation, author: user }.name(),
             KeyScope::BlindIndex.name(),
         ];
-        assert_eq!(
-            names.len(),
-            names.iter().collect::<std::collections::HashSet<_>>().len()
-        );
+        assert_eq!(names.len(), names.iter().collect::<std::collections::HashSet<_>>().len());
     }
 }

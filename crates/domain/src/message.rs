@@ -46,10 +46,7 @@ impl ClientMsgId {
         if input.len() > Self::MAX_LEN {
             return reject("too_long");
         }
-        if !input
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
-        {
+        if !input.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) {
             return reject("invalid_characters");
         }
         Ok(Self(input.to_owned()))
@@ -81,10 +78,7 @@ impl MessageBody {
         if input.chars().count() > max_chars {
             return reject("too_long");
         }
-        if input
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
+        if input.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
             return reject("control_characters");
         }
         Ok(Self(input.to_owned()))
@@ -135,30 +129,11 @@ mod tests {
         assert!(MessageBody::parse("Is it still available?", 4000).is_ok());
         assert!(MessageBody::parse("line one\nline two\ttabbed\r\n", 4000).is_ok());
         assert!(MessageBody::parse("日本語のメッセージ 🙂", 4000).is_ok());
-        assert_eq!(
-            MessageBody::parse("   \n ", 4000).unwrap_err().reason,
-            "empty"
-        );
-        assert_eq!(
-            MessageBody::parse("hidden\u{0}null", 4000)
-                .unwrap_err()
-                .reason,
-            "control_characters"
-        );
-        assert_eq!(
-            MessageBody::parse("bell\u{7}", 4000).unwrap_err().reason,
-            "control_characters"
-        );
-        assert!(
-            MessageBody::parse(&"é".repeat(4000), 4000).is_ok(),
-            "the limit counts characters, not bytes"
-        );
-        assert_eq!(
-            MessageBody::parse(&"é".repeat(4001), 4000)
-                .unwrap_err()
-                .reason,
-            "too_long"
-        );
+        assert_eq!(MessageBody::parse("   \n ", 4000).unwrap_err().reason, "empty");
+        assert_eq!(MessageBody::parse("hidden\u{0}null", 4000).unwrap_err().reason, "control_characters");
+        assert_eq!(MessageBody::parse("bell\u{7}", 4000).unwrap_err().reason, "control_characters");
+        assert!(MessageBody::parse(&"é".repeat(4000), 4000).is_ok(), "the limit counts characters, not bytes");
+        assert_eq!(MessageBody::parse(&"é".repeat(4001), 4000).unwrap_err().reason, "too_long");
     }
 
     #[test]
@@ -171,14 +146,8 @@ mod tests {
     fn client_msg_ids_are_validated() {
         assert!(ClientMsgId::parse("0b7a6c9e-4d55-4c1c-9f0e-0d6f3b1b2a77").is_ok());
         assert_eq!(ClientMsgId::parse("").unwrap_err().reason, "empty");
-        assert_eq!(
-            ClientMsgId::parse("a;b").unwrap_err().reason,
-            "invalid_characters"
-        );
-        assert_eq!(
-            ClientMsgId::parse(&"a".repeat(65)).unwrap_err().reason,
-            "too_long"
-        );
+        assert_eq!(ClientMsgId::parse("a;b").unwrap_err().reason, "invalid_characters");
+        assert_eq!(ClientMsgId::parse(&"a".repeat(65)).unwrap_err().reason, "too_long");
     }
 
     #[test]

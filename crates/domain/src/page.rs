@@ -59,12 +59,8 @@ impl MessageWindow {
     pub fn from_bounds(before: Option<i64>, after: Option<i64>) -> Result<Self, ValidationError> {
         match (before, after) {
             (None, None) => Ok(Self::Latest),
-            (Some(before), None) => Seq::new(before)
-                .map(Self::Before)
-                .map_err(|_| ValidationError::new("before", "negative")),
-            (None, Some(after)) => Seq::new(after)
-                .map(Self::After)
-                .map_err(|_| ValidationError::new("after", "negative")),
+            (Some(before), None) => Seq::new(before).map(Self::Before).map_err(|_| ValidationError::new("before", "negative")),
+            (None, Some(after)) => Seq::new(after).map(Self::After).map_err(|_| ValidationError::new("after", "negative")),
             (Some(_), Some(_)) => Err(ValidationError::new("before", "exclusive_with_after")),
         }
     }
@@ -112,28 +108,15 @@ mod tests {
 
     #[test]
     fn windows_take_at_most_one_bound() {
-        assert_eq!(
-            MessageWindow::from_bounds(None, None).unwrap(),
-            MessageWindow::Latest
-        );
-        assert_eq!(
-            MessageWindow::from_bounds(Some(5), None).unwrap(),
-            MessageWindow::Before(Seq::new(5).unwrap())
-        );
+        assert_eq!(MessageWindow::from_bounds(None, None).unwrap(), MessageWindow::Latest);
+        assert_eq!(MessageWindow::from_bounds(Some(5), None).unwrap(), MessageWindow::Before(Seq::new(5).unwrap()));
         assert!(MessageWindow::from_bounds(Some(1), Some(2)).is_err());
         assert!(MessageWindow::from_bounds(None, Some(-3)).is_err());
     }
 
     #[test]
     fn garbage_cursors_are_rejected() {
-        for bad in [
-            "",
-            "abc",
-            "12.",
-            ".uuid",
-            "12.not-a-uuid",
-            "x.00000000-0000-0000-0000-000000000000",
-        ] {
+        for bad in ["", "abc", "12.", ".uuid", "12.not-a-uuid", "x.00000000-0000-0000-0000-000000000000"] {
             assert!(ConversationCursor::decode(bad).is_err(), "{bad:?}");
         }
     }

@@ -24,10 +24,7 @@ pub struct TokenBucket {
 impl TokenBucket {
     /// A full bucket.
     pub fn full(policy: RatePolicy, now: Timestamp) -> Self {
-        Self {
-            tokens: f64::from(policy.burst),
-            updated_at: now,
-        }
+        Self { tokens: f64::from(policy.burst), updated_at: now }
     }
 
     /// Takes one token, or says how long until one is available.
@@ -53,10 +50,7 @@ impl TokenBucket {
     }
 
     fn refill(&mut self, policy: RatePolicy, now: Timestamp) {
-        #[allow(
-            clippy::cast_precision_loss,
-            reason = "elapsed milliseconds fit f64's 52-bit mantissa for 142,000 years"
-        )]
+        #[allow(clippy::cast_precision_loss, reason = "elapsed milliseconds fit f64's 52-bit mantissa for 142,000 years")]
         let elapsed_secs = now.since(self.updated_at).as_millis() as f64 / 1000.0;
         let refill = elapsed_secs * f64::from(policy.per_minute) / 60.0;
         self.tokens = (self.tokens + refill).min(f64::from(policy.burst));
@@ -68,10 +62,7 @@ impl TokenBucket {
 mod tests {
     use super::*;
 
-    const POLICY: RatePolicy = RatePolicy {
-        burst: 3,
-        per_minute: 60,
-    };
+    const POLICY: RatePolicy = RatePolicy { burst: 3, per_minute: 60 };
 
     #[test]
     fn burst_then_refill_at_the_sustained_rate() {
@@ -82,16 +73,8 @@ mod tests {
         }
         let wait = bucket.try_take(POLICY, t0).unwrap_err();
         assert_eq!(wait, Duration::from_secs(1));
-        assert!(
-            bucket
-                .try_take(POLICY, t0.plus(Duration::from_millis(500)))
-                .is_err()
-        );
-        assert!(
-            bucket
-                .try_take(POLICY, t0.plus(Duration::from_secs(1)))
-                .is_ok()
-        );
+        assert!(bucket.try_take(POLICY, t0.plus(Duration::from_millis(500))).is_err());
+        assert!(bucket.try_take(POLICY, t0.plus(Duration::from_secs(1))).is_ok());
     }
 
     #[test]

@@ -33,8 +33,7 @@ impl Timestamp {
 
     /// How long after `earlier` this instant is (zero if it is not after it).
     pub fn since(self, earlier: Timestamp) -> Duration {
-        u64::try_from(self.0.saturating_sub(earlier.0))
-            .map_or(Duration::ZERO, Duration::from_millis)
+        u64::try_from(self.0.saturating_sub(earlier.0)).map_or(Duration::ZERO, Duration::from_millis)
     }
 }
 
@@ -54,9 +53,6 @@ mod tests {
     fn since_is_zero_for_an_earlier_instant() {
         let t = Timestamp::from_millis(1_000);
         assert_eq!(t.since(Timestamp::from_millis(5_000)), Duration::ZERO);
-        assert_eq!(
-            Timestamp::from_millis(5_000).since(t),
-            Duration::from_secs(4)
-        );
+        assert_eq!(Timestamp::from_millis(5_000).since(t), Duration::from_secs(4));
     }
 }

@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use parley_crypto::{Kek, KeyBytes};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
 use time::{Duration as TimeDuration, OffsetDateTime};
 
@@ -34,10 +33,8 @@ pub struct TlsMaterial {
 
 /// Creates the data directory with owner-only permissions.
 pub fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
-    fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("cannot restrict {}", dir.display()))?;
+    fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).with_context(|| format!("cannot restrict {}", dir.display()))?;
     Ok(())
 }
 
@@ -45,21 +42,15 @@ pub fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
 /// file on first start.
 pub fn load_master_key(config: &Config, env_key: Option<&str>) -> anyhow::Result<Kek> {
     if let Some(text) = env_key {
-        let material =
-            KeyBytes::from_base64(text).context("PARLEY_MASTER_KEY must be 32 bytes in base64")?;
+        let material = KeyBytes::from_base64(text).context("PARLEY_MASTER_KEY must be 32 bytes in base64")?;
         return Ok(Kek::new(&material)?);
     }
     let path = config.master_key_path();
     if path.exists() {
         warn_if_readable_by_others(&path)?;
-        let text = fs::read_to_string(&path)
-            .with_context(|| format!("cannot read master key file {}", path.display()))?;
-        let material = KeyBytes::from_base64(&text).with_context(|| {
-            format!(
-                "master key file {} must hold 32 bytes in base64",
-                path.display()
-            )
-        })?;
+        let text = fs::read_to_string(&path).with_context(|| format!("cannot read master key file {}", path.display()))?;
+        let material =
+            KeyBytes::from_base64(&text).with_context(|| format!("master key file {} must hold 32 bytes in base64", path.display()))?;
         return Ok(Kek::new(&material)?);
     }
     let material = KeyBytes::generate()?;
@@ -75,14 +66,8 @@ pub fn load_master_key(config: &Config, env_key: Option<&str>) -> anyhow::Result
 /// Loads the configured certificate, or generates a local CA (kept) and a fresh leaf.
 pub fn tls_material(config: &Config) -> anyhow::Result<TlsMaterial> {
     if !config.tls.cert_path.as_os_str().is_empty() {
-        let read = |path: &PathBuf| {
-            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
-        };
-        return Ok(TlsMaterial {
-            cert_chain_pem: read(&config.tls.cert_path)?,
-            key_pem: read(&config.tls.key_path)?,
-            ca_pem: None,
-        });
+        let read = |path: &PathBuf| fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()));
+        return Ok(TlsMaterial { cert_chain_pem: read(&config.tls.cert_path)?, key_pem: read(&config.tls.key_path)?, ca_pem: None });
     }
     let dir = config.data_dir.join("tls");
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -92,19 +77,14 @@ pub fn tls_material(config: &Config) -> anyhow::Result<TlsMaterial> {
     let leaf = leaf_params(&config.tls.hostnames)?.signed_by(&leaf_key, &issuer)?;
     let cert_chain_pem = format!("{}{}", leaf.pem(), ca_pem);
     fs::write(dir.join("cert.pem"), &cert_chain_pem).context("cannot write tls/cert.pem")?;
-    Ok(TlsMaterial {
-        cert_chain_pem,
-        key_pem: leaf_key.serialize_pem(),
-        ca_pem: Some(ca_pem),
-    })
+    Ok(TlsMaterial { cert_chain_pem, key_pem: leaf_key.serialize_pem(), ca_pem: Some(ca_pem) })
 }
 
 fn load_or_create_ca(dir: &Path) -> anyhow::Result<(KeyPair, String)> {
     let (key_path, cert_path) = (dir.join("ca.key"), dir.join("ca.pem"));
     if key_path.exists() && cert_path.exists() {
         warn_if_readable_by_others(&key_path)?;
-        let key = KeyPair::from_pem(&fs::read_to_string(&key_path)?)
-            .context("tls/ca.key is not a valid key")?;
+        let key = KeyPair::from_pem(&fs::read_to_string(&key_path)?).context("tls/ca.key is not a valid key")?;
         return Ok((key, fs::read_to_string(&cert_path)?));
     }
     let key = KeyPair::generate()?;
@@ -131,11 +111,7 @@ fn ca_params() -> anyhow::Result<CertificateParams> {
 }
 
 fn leaf_params(extra_hostnames: &[String]) -> anyhow::Result<CertificateParams> {
-    let mut names = vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ];
+    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
     names.extend(extra_hostnames.iter().cloned());
     let mut params = CertificateParams::new(names)?;
     let mut name = DistinguishedName::new();
@@ -153,8 +129,7 @@ fn leaf_params(extra_hostnames: &[String]) -> anyhow::Result<CertificateParams> 
 /// Writes a file only the owner can read, refusing to replace an existing one.
 fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
+        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let mut file = OpenOptions::new()
         .write(true)
@@ -170,11 +145,7 @@ fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
 fn warn_if_readable_by_others(path: &Path) -> anyhow::Result<()> {
     let mode = fs::metadata(path)?.permissions().mode();
     if mode & 0o077 != 0 {
-        bail!(
-            "{} is readable by other users (mode {:o}); run chmod 600 on it",
-            path.display(),
-            mode & 0o777
-        );
+        bail!("{} is readable by other users (mode {:o}); run chmod 600 on it", path.display(), mode & 0o777);
     }
     Ok(())
 }
@@ -184,10 +155,7 @@ mod tests {
     use super::*;
 
     fn config_in(dir: &Path) -> Config {
-        Config {
-            data_dir: dir.to_owned(),
-            ..Config::default()
-        }
+        Config { data_dir: dir.to_owned(), ..Config::default() }
     }
 
     #[test]
@@ -195,10 +163,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config_in(dir.path());
         let first = load_master_key(&config, None).unwrap();
-        let mode = fs::metadata(config.master_key_path())
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = fs::metadata(config.master_key_path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let second = load_master_key(&config, None).unwrap();
         assert_eq!(first.id(), second.id());
@@ -211,14 +176,8 @@ mod tests {
         let material = KeyBytes::generate().unwrap();
         let from_env = load_master_key(&config, Some(&material.to_base64())).unwrap();
         assert_eq!(from_env.id(), Kek::new(&material).unwrap().id());
-        assert!(
-            !config.master_key_path().exists(),
-            "no file is written when the key comes from the environment"
-        );
-        let error = load_master_key(&config, Some("short"))
-            .err()
-            .unwrap()
-            .to_string();
+        assert!(!config.master_key_path().exists(), "no file is written when the key comes from the environment");
+        let error = load_master_key(&config, Some("short")).err().unwrap().to_string();
         assert!(error.contains("PARLEY_MASTER_KEY"), "{error}");
     }
 
@@ -238,14 +197,8 @@ mod tests {
         let first = tls_material(&config).unwrap();
         let second = tls_material(&config).unwrap();
         assert_eq!(first.ca_pem, second.ca_pem, "the CA is kept across starts");
-        assert_ne!(
-            first.key_pem, second.key_pem,
-            "each start issues a fresh leaf"
-        );
-        let key_mode = fs::metadata(dir.path().join("tls/ca.key"))
-            .unwrap()
-            .permissions()
-            .mode();
+        assert_ne!(first.key_pem, second.key_pem, "each start issues a fresh leaf");
+        let key_mode = fs::metadata(dir.path().join("tls/ca.key")).unwrap().permissions().mode();
         assert_eq!(key_mode & 0o777, 0o600);
     }
 }

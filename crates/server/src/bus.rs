@@ -37,29 +37,17 @@ pub struct InProcessBus {
 impl InProcessBus {
     /// A bus whose channels each hold `capacity` undelivered events.
     pub fn new(capacity: usize) -> Self {
-        Self {
-            capacity: capacity.max(1),
-            channels: Mutex::new(HashMap::new()),
-        }
+        Self { capacity: capacity.max(1), channels: Mutex::new(HashMap::new()) }
     }
 
     /// Subscribes to `user`'s events.
     pub fn subscribe(&self, user: UserId) -> broadcast::Receiver<UserEvent> {
-        let mut channels = self
-            .channels
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        channels
-            .entry(user)
-            .or_insert_with(|| broadcast::channel(self.capacity).0)
-            .subscribe()
+        let mut channels = self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        channels.entry(user).or_insert_with(|| broadcast::channel(self.capacity).0).subscribe()
     }
 
     fn send(&self, user: UserId, event: UserEvent) {
-        let mut channels = self
-            .channels
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut channels = self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(sender) = channels.get(&user) {
             // An error only means nobody listens any more: forget the channel.
             if sender.send(event).is_err() {
@@ -70,28 +58,19 @@ impl InProcessBus {
 
     /// How many users have a channel (for tests and metrics).
     pub fn channel_count(&self) -> usize {
-        self.channels
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
+        self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
     }
 }
 
 impl EventPublisher for InProcessBus {
     fn publish(&self, event: Event) {
         match event {
-            Event::MessageAppended {
-                recipients,
-                conversation,
-                seq,
-            } => {
+            Event::MessageAppended { recipients, conversation, seq } => {
                 for user in recipients {
                     self.send(user, UserEvent::MessageAppended { conversation, seq });
                 }
             }
-            Event::SessionEnded { user, session } => {
-                self.send(user, UserEvent::SessionEnded { session })
-            }
+            Event::SessionEnded { user, session } => self.send(user, UserEvent::SessionEnded { session }),
         }
     }
 }
@@ -108,30 +87,12 @@ mod tests {
         let conversation = ConversationId::from_uuid(Uuid::from_u128(9));
         let mut alice_rx = bus.subscribe(alice);
         let mut carol_rx = bus.subscribe(carol);
-        bus.publish(Event::MessageAppended {
-            recipients: [alice, bob],
-            conversation,
-            seq: Seq::new(1).unwrap(),
-        });
-        assert_eq!(
-            alice_rx.try_recv().unwrap(),
-            UserEvent::MessageAppended {
-                conversation,
-                seq: Seq::new(1).unwrap()
-            }
-        );
+        bus.publish(Event::MessageAppended { recipients: [alice, bob], conversation, seq: Seq::new(1).unwrap() });
+        assert_eq!(alice_rx.try_recv().unwrap(), UserEvent::MessageAppended { conversation, seq: Seq::new(1).unwrap() });
         assert!(carol_rx.try_recv().is_err());
         drop(alice_rx);
-        bus.publish(Event::MessageAppended {
-            recipients: [alice, bob],
-            conversation,
-            seq: Seq::new(2).unwrap(),
-        });
-        assert_eq!(
-            bus.channel_count(),
-            1,
-            "alice's channel went with her last receiver"
-        );
+        bus.publish(Event::MessageAppended { recipients: [alice, bob], conversation, seq: Seq::new(2).unwrap() });
+        assert_eq!(bus.channel_count(), 1, "alice's channel went with her last receiver");
     }
 
     #[test]
@@ -141,15 +102,8 @@ mod tests {
         let conversation = ConversationId::from_uuid(Uuid::from_u128(9));
         let mut rx = bus.subscribe(user);
         for seq in 1..=5 {
-            bus.publish(Event::MessageAppended {
-                recipients: [user, user],
-                conversation,
-                seq: Seq::new(seq).unwrap(),
-            });
+            bus.publish(Event::MessageAppended { recipients: [user, user], conversation, seq: Seq::new(seq).unwrap() });
         }
-        assert!(matches!(
-            rx.try_recv(),
-            Err(broadcast::error::TryRecvError::Lagged(_))
-        ));
+        assert!(matches!(rx.try_recv(), Err(broadcast::error::TryRecvError::Lagged(_))));
     }
 }

@@ -197,40 +197,25 @@ impl Default for HttpConfig {
 
 impl Default for SessionsConfig {
     fn default() -> Self {
-        Self {
-            idle_timeout_secs: 30 * 60,
-            absolute_timeout_secs: 12 * 60 * 60,
-        }
+        Self { idle_timeout_secs: 30 * 60, absolute_timeout_secs: 12 * 60 * 60 }
     }
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self {
-            message_max_chars: 4000,
-            sends_per_minute: 60,
-            send_burst: 20,
-        }
+        Self { message_max_chars: 4000, sends_per_minute: 60, send_burst: 20 }
     }
 }
 
 impl Default for StreamConfig {
     fn default() -> Self {
-        Self {
-            max_message_bytes: 64 * 1024,
-            ping_interval_secs: 30,
-            send_queue: 256,
-            max_connections_per_user: 20,
-        }
+        Self { max_message_bytes: 64 * 1024, ping_interval_secs: 30, send_queue: 256, max_connections_per_user: 20 }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            format: LogFormat::Pretty,
-            filter: "info".to_owned(),
-        }
+        Self { format: LogFormat::Pretty, filter: "info".to_owned() }
     }
 }
 
@@ -283,138 +268,76 @@ pub struct Loaded {
 impl Config {
     /// Loads defaults, then `file` if given, then the `PARLEY_*` variables among `env`, and
     /// validates the result.
-    pub fn load(
-        file: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Loaded, ConfigError> {
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Loaded, ConfigError> {
         let mut tree =
-            toml::Table::try_from(Config::default()).map_err(|e| ConfigError::Invalid {
-                key: "(defaults)",
-                message: e.to_string(),
-            })?;
+            toml::Table::try_from(Config::default()).map_err(|e| ConfigError::Invalid { key: "(defaults)", message: e.to_string() })?;
         let known = tree.clone();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
-                path: path.to_owned(),
-                source,
-            })?;
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile { path: path.to_owned(), source })?;
             let overrides: toml::Table =
-                text.parse()
-                    .map_err(|e: toml::de::Error| ConfigError::File {
-                        path: path.to_owned(),
-                        message: e.message().to_owned(),
-                    })?;
+                text.parse().map_err(|e: toml::de::Error| ConfigError::File { path: path.to_owned(), message: e.message().to_owned() })?;
             merge(&mut tree, overrides);
             // Deserialising now names a wrong file key before env vars can mask it.
-            parse_tree(&tree).map_err(|e| ConfigError::File {
-                path: path.to_owned(),
-                message: e.message().to_owned(),
-            })?;
+            parse_tree(&tree).map_err(|e| ConfigError::File { path: path.to_owned(), message: e.message().to_owned() })?;
         }
         let mut warnings = Vec::new();
-        let mut env: Vec<(String, String)> = env
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("PARLEY_"))
-            .collect();
+        let mut env: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with("PARLEY_")).collect();
         env.sort();
         for (var, raw) in env {
             if ENV_OUTSIDE_TREE.contains(&var.as_str()) {
                 continue;
             }
-            let path: Vec<String> = var["PARLEY_".len()..]
-                .split("__")
-                .map(str::to_ascii_lowercase)
-                .collect();
+            let path: Vec<String> = var["PARLEY_".len()..].split("__").map(str::to_ascii_lowercase).collect();
             if !has_path(&known, &path) {
                 warnings.push(format!("ignoring unknown environment variable {var}"));
                 continue;
             }
             set_path(&mut tree, &path, env_value(&raw));
-            parse_tree(&tree).map_err(|e| ConfigError::Env {
-                var: var.clone(),
-                message: e.message().to_owned(),
-            })?;
+            parse_tree(&tree).map_err(|e| ConfigError::Env { var: var.clone(), message: e.message().to_owned() })?;
         }
-        let config = parse_tree(&tree).map_err(|e| ConfigError::Invalid {
-            key: "(merged)",
-            message: e.message().to_owned(),
-        })?;
+        let config = parse_tree(&tree).map_err(|e| ConfigError::Invalid { key: "(merged)", message: e.message().to_owned() })?;
         config.validate()?;
         Ok(Loaded { config, warnings })
     }
 
     /// Checks ranges and cross-field rules.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key, message: &str| {
-            Err(ConfigError::Invalid {
-                key,
-                message: message.to_owned(),
-            })
-        };
+        let invalid = |key, message: &str| Err(ConfigError::Invalid { key, message: message.to_owned() });
         if !(1024..=10 * 1024 * 1024).contains(&self.http.body_limit_bytes) {
             return invalid("http.body_limit_bytes", "must be between 1 KiB and 10 MiB");
         }
         if !(1..=10).contains(&self.http.header_read_timeout_secs) {
-            return invalid(
-                "http.header_read_timeout_secs",
-                "must be between 1 and 10 seconds",
-            );
+            return invalid("http.header_read_timeout_secs", "must be between 1 and 10 seconds");
         }
         if !(1..=30).contains(&self.http.tls_handshake_timeout_secs) {
-            return invalid(
-                "http.tls_handshake_timeout_secs",
-                "must be between 1 and 30 seconds",
-            );
+            return invalid("http.tls_handshake_timeout_secs", "must be between 1 and 30 seconds");
         }
         if !(1..=300).contains(&self.http.request_timeout_secs) {
-            return invalid(
-                "http.request_timeout_secs",
-                "must be between 1 and 300 seconds",
-            );
+            return invalid("http.request_timeout_secs", "must be between 1 and 300 seconds");
         }
         if self.http.max_connections == 0 {
             return invalid("http.max_connections", "must be at least 1");
         }
         if self.http.auth_attempts_per_minute == 0 || self.http.auth_attempts_burst == 0 {
-            return invalid(
-                "http.auth_attempts_per_minute",
-                "rate and burst must be at least 1",
-            );
+            return invalid("http.auth_attempts_per_minute", "rate and burst must be at least 1");
         }
         if !(60..=30 * 24 * 3600).contains(&self.sessions.idle_timeout_secs) {
-            return invalid(
-                "sessions.idle_timeout_secs",
-                "must be between 60 seconds and 30 days",
-            );
+            return invalid("sessions.idle_timeout_secs", "must be between 60 seconds and 30 days");
         }
-        if self.sessions.absolute_timeout_secs < self.sessions.idle_timeout_secs
-            || self.sessions.absolute_timeout_secs > 30 * 24 * 3600
-        {
-            return invalid(
-                "sessions.absolute_timeout_secs",
-                "must be at least the idle timeout and at most 30 days",
-            );
+        if self.sessions.absolute_timeout_secs < self.sessions.idle_timeout_secs || self.sessions.absolute_timeout_secs > 30 * 24 * 3600 {
+            return invalid("sessions.absolute_timeout_secs", "must be at least the idle timeout and at most 30 days");
         }
         if !(1..=16_000).contains(&self.limits.message_max_chars) {
             return invalid("limits.message_max_chars", "must be between 1 and 16000");
         }
         if self.limits.sends_per_minute == 0 || self.limits.send_burst == 0 {
-            return invalid(
-                "limits.sends_per_minute",
-                "rate and burst must be at least 1",
-            );
+            return invalid("limits.sends_per_minute", "rate and burst must be at least 1");
         }
         if !(1024..=1024 * 1024).contains(&self.stream.max_message_bytes) {
-            return invalid(
-                "stream.max_message_bytes",
-                "must be between 1 KiB and 1 MiB",
-            );
+            return invalid("stream.max_message_bytes", "must be between 1 KiB and 1 MiB");
         }
         if !(1..=300).contains(&self.stream.ping_interval_secs) {
-            return invalid(
-                "stream.ping_interval_secs",
-                "must be between 1 and 300 seconds",
-            );
+            return invalid("stream.ping_interval_secs", "must be between 1 and 300 seconds");
         }
         if !(1..=65_536).contains(&self.stream.send_queue) {
             return invalid("stream.send_queue", "must be between 1 and 65536");
@@ -423,49 +346,29 @@ impl Config {
             return invalid("stream.max_connections_per_user", "must be at least 1");
         }
         if self.tls.cert_path.as_os_str().is_empty() != self.tls.key_path.as_os_str().is_empty() {
-            return invalid(
-                "tls.cert_path",
-                "set both tls.cert_path and tls.key_path, or neither",
-            );
+            return invalid("tls.cert_path", "set both tls.cert_path and tls.key_path, or neither");
         }
         self.database()?;
         let keys = self.key_store()?;
         if keys == self.database()? {
-            return invalid(
-                "key_store_url",
-                "the key store must not be the data database",
-            );
+            return invalid("key_store_url", "the key store must not be the data database");
         }
         Ok(())
     }
 
     /// Where the data store lives.
     pub fn database(&self) -> Result<parley_store::StoreLocation, ConfigError> {
-        location(
-            "database_url",
-            &self.database_url,
-            &self.database_schema,
-            &self.data_dir.join("parley.db"),
-        )
+        location("database_url", &self.database_url, &self.database_schema, &self.data_dir.join("parley.db"))
     }
 
     /// Where the key store lives.
     pub fn key_store(&self) -> Result<parley_store::StoreLocation, ConfigError> {
-        location(
-            "key_store_url",
-            &self.key_store_url,
-            &self.key_store_schema,
-            &self.data_dir.join("keys.db"),
-        )
+        location("key_store_url", &self.key_store_url, &self.key_store_schema, &self.data_dir.join("keys.db"))
     }
 
     /// The master key file.
     pub fn master_key_path(&self) -> PathBuf {
-        if self.master_key_file.as_os_str().is_empty() {
-            self.data_dir.join("master.key")
-        } else {
-            self.master_key_file.clone()
-        }
+        if self.master_key_file.as_os_str().is_empty() { self.data_dir.join("master.key") } else { self.master_key_file.clone() }
     }
 
     /// The request timeout.
@@ -482,43 +385,22 @@ impl Config {
     }
 }
 
-fn location(
-    key: &'static str,
-    url: &str,
-    schema: &str,
-    default_sqlite: &Path,
-) -> Result<parley_store::StoreLocation, ConfigError> {
+fn location(key: &'static str, url: &str, schema: &str, default_sqlite: &Path) -> Result<parley_store::StoreLocation, ConfigError> {
     use parley_store::StoreLocation;
     let schema = (!schema.is_empty()).then(|| schema.to_owned());
     if url.is_empty() {
-        return Ok(StoreLocation::Sqlite {
-            path: default_sqlite.to_owned(),
-        });
+        return Ok(StoreLocation::Sqlite { path: default_sqlite.to_owned() });
     }
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         if path.is_empty() {
-            return Err(ConfigError::Invalid {
-                key,
-                message: "sqlite URL needs a file path".to_owned(),
-            });
+            return Err(ConfigError::Invalid { key, message: "sqlite URL needs a file path".to_owned() });
         }
-        return Ok(StoreLocation::Sqlite {
-            path: PathBuf::from(path),
-        });
+        return Ok(StoreLocation::Sqlite { path: PathBuf::from(path) });
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(StoreLocation::Postgres {
-            url: url.to_owned(),
-            schema,
-        });
+        return Ok(StoreLocation::Postgres { url: url.to_owned(), schema });
     }
-    Err(ConfigError::Invalid {
-        key,
-        message: "must start with sqlite: or postgres://".to_owned(),
-    })
+    Err(ConfigError::Invalid { key, message: "must start with sqlite: or postgres://".to_owned() })
 }
 
 fn redact_url(url: &str) -> String {
@@ -543,9 +425,7 @@ fn parse_tree(tree: &toml::Table) -> Result<Config, toml::de::Error> {
 fn merge(base: &mut toml::Table, overrides: toml::Table) {
     for (key, value) in overrides {
         match (base.get_mut(&key), value) {
-            (Some(toml::Value::Table(base_table)), toml::Value::Table(override_table)) => {
-                merge(base_table, override_table)
-            }
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(override_table)) => merge(base_table, override_table),
             (_, value) => {
                 base.insert(key, value);
             }
@@ -593,10 +473,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     #[test]
@@ -609,10 +486,7 @@ mod tests {
         assert_eq!(config.stream.max_message_bytes, 65_536);
         assert!(config.http.header_read_timeout_secs <= 10);
         assert_eq!(config.durability, DurabilityConfig::Full);
-        assert!(matches!(
-            config.database().unwrap(),
-            parley_store::StoreLocation::Sqlite { .. }
-        ));
+        assert!(matches!(config.database().unwrap(), parley_store::StoreLocation::Sqlite { .. }));
     }
 
     #[test]
@@ -620,11 +494,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("parley.toml");
         std::fs::write(&path, "data_dir = \"/srv/parley\"\n[http]\nlisten = \"0.0.0.0:9000\"\nbody_limit_bytes = 2048\n").unwrap();
-        let loaded = Config::load(
-            Some(&path),
-            env(&[("PARLEY_HTTP__LISTEN", "127.0.0.1:9443"), ("HOME", "/root")]),
-        )
-        .unwrap();
+        let loaded = Config::load(Some(&path), env(&[("PARLEY_HTTP__LISTEN", "127.0.0.1:9443"), ("HOME", "/root")])).unwrap();
         assert_eq!(loaded.config.http.listen.to_string(), "127.0.0.1:9443");
         assert_eq!(loaded.config.http.body_limit_bytes, 2048);
         assert_eq!(loaded.config.data_dir, PathBuf::from("/srv/parley"));
@@ -637,36 +507,20 @@ mod tests {
             None,
             env(&[
                 ("PARLEY_LIMITS__SEND_BURST", "5"),
-                (
-                    "PARLEY_HTTP__ALLOWED_ORIGINS",
-                    "[\"https://market.example\"]",
-                ),
+                ("PARLEY_HTTP__ALLOWED_ORIGINS", "[\"https://market.example\"]"),
                 ("PARLEY_LOG__FORMAT", "json"),
             ]),
         )
         .unwrap();
         assert_eq!(loaded.config.limits.send_burst, 5);
-        assert_eq!(
-            loaded.config.http.allowed_origins,
-            vec!["https://market.example".to_owned()]
-        );
+        assert_eq!(loaded.config.http.allowed_origins, vec!["https://market.example".to_owned()]);
         assert_eq!(loaded.config.log.format, LogFormat::Json);
     }
 
     #[test]
     fn unknown_env_vars_warn_but_unknown_file_keys_fail() {
-        let loaded = Config::load(
-            None,
-            env(&[
-                ("PARLEY_HTTP__LISTNE", "x"),
-                ("PARLEY_MASTER_KEY", "secret"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(
-            loaded.warnings,
-            vec!["ignoring unknown environment variable PARLEY_HTTP__LISTNE".to_owned()]
-        );
+        let loaded = Config::load(None, env(&[("PARLEY_HTTP__LISTNE", "x"), ("PARLEY_MASTER_KEY", "secret")])).unwrap();
+        assert_eq!(loaded.warnings, vec!["ignoring unknown environment variable PARLEY_HTTP__LISTNE".to_owned()]);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("parley.toml");
         std::fs::write(&path, "[http]\nlistne = \"0.0.0.0:9000\"\n").unwrap();
@@ -676,47 +530,24 @@ mod tests {
 
     #[test]
     fn bad_values_are_errors_that_name_the_key() {
-        let error = Config::load(None, env(&[("PARLEY_HTTP__LISTEN", "not-an-address")]))
-            .unwrap_err()
-            .to_string();
+        let error = Config::load(None, env(&[("PARLEY_HTTP__LISTEN", "not-an-address")])).unwrap_err().to_string();
         assert!(error.contains("PARLEY_HTTP__LISTEN"), "{error}");
-        let error = Config::load(
-            None,
-            env(&[("PARLEY_HTTP__HEADER_READ_TIMEOUT_SECS", "60")]),
-        )
-        .unwrap_err()
-        .to_string();
+        let error = Config::load(None, env(&[("PARLEY_HTTP__HEADER_READ_TIMEOUT_SECS", "60")])).unwrap_err().to_string();
         assert!(error.contains("http.header_read_timeout_secs"), "{error}");
-        let error = Config::load(None, env(&[("PARLEY_DATABASE_URL", "mysql://x")]))
-            .unwrap_err()
-            .to_string();
+        let error = Config::load(None, env(&[("PARLEY_DATABASE_URL", "mysql://x")])).unwrap_err().to_string();
         assert!(error.contains("database_url"), "{error}");
-        let error = Config::load(
-            None,
-            env(&[("PARLEY_KEY_STORE_URL", "sqlite:./data/parley.db")]),
-        )
-        .unwrap_err()
-        .to_string();
+        let error = Config::load(None, env(&[("PARLEY_KEY_STORE_URL", "sqlite:./data/parley.db")])).unwrap_err().to_string();
         assert!(error.contains("key_store_url"), "{error}");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("parley.toml");
         std::fs::write(&path, "[http\nlisten = 1").unwrap();
-        assert!(matches!(
-            Config::load(Some(&path), env(&[])),
-            Err(ConfigError::File { .. })
-        ));
-        assert!(matches!(
-            Config::load(Some(&dir.path().join("missing.toml")), env(&[])),
-            Err(ConfigError::ReadFile { .. })
-        ));
+        assert!(matches!(Config::load(Some(&path), env(&[])), Err(ConfigError::File { .. })));
+        assert!(matches!(Config::load(Some(&dir.path().join("missing.toml")), env(&[])), Err(ConfigError::ReadFile { .. })));
     }
 
     #[test]
     fn shown_config_masks_database_passwords() {
-        let config = Config {
-            database_url: "postgres://parley:s3cret@db.internal/parley".to_owned(),
-            ..Config::default()
-        };
+        let config = Config { database_url: "postgres://parley:s3cret@db.internal/parley".to_owned(), ..Config::default() };
         let shown = config.to_redacted_toml();
         assert!(!shown.contains("s3cret"));
         assert!(shown.contains("postgres://parley:[redacted]@db.internal/parley"));

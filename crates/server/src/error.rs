@@ -52,30 +52,21 @@ impl ApiError {
 
     /// A problem with a human detail.
     pub fn detailed(code: ProblemCode, detail: impl Into<String>) -> Self {
-        ApiError::Problem {
-            code,
-            detail: Some(detail.into()),
-        }
+        ApiError::Problem { code, detail: Some(detail.into()) }
     }
 
     /// The status code of a problem code. The one table of statuses.
     pub fn status_of(code: ProblemCode) -> StatusCode {
         match code {
             ProblemCode::MalformedRequest => StatusCode::BAD_REQUEST,
-            ProblemCode::ValidationFailed | ProblemCode::CannotMessageSelf => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ProblemCode::ValidationFailed | ProblemCode::CannotMessageSelf => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ProblemCode::Unauthenticated | ProblemCode::InvalidCredentials => {
-                StatusCode::UNAUTHORIZED
-            }
+            ProblemCode::Unauthenticated | ProblemCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ProblemCode::ForbiddenOrigin => StatusCode::FORBIDDEN,
             ProblemCode::NotFound => StatusCode::NOT_FOUND,
             ProblemCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ProblemCode::HandleTaken | ProblemCode::EmailTaken | ProblemCode::ClientMsgIdReused => {
-                StatusCode::CONFLICT
-            }
+            ProblemCode::HandleTaken | ProblemCode::EmailTaken | ProblemCode::ClientMsgIdReused => StatusCode::CONFLICT,
             ProblemCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ProblemCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ProblemCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -109,9 +100,7 @@ impl From<CoreError> for ApiError {
             CoreError::EmailTaken => ApiError::code(ProblemCode::EmailTaken),
             CoreError::InvalidCredentials => ApiError::code(ProblemCode::InvalidCredentials),
             CoreError::Unauthenticated => ApiError::code(ProblemCode::Unauthenticated),
-            CoreError::UserNotFound => {
-                ApiError::detailed(ProblemCode::NotFound, "no user has that handle")
-            }
+            CoreError::UserNotFound => ApiError::detailed(ProblemCode::NotFound, "no user has that handle"),
             CoreError::ConversationNotFound => ApiError::code(ProblemCode::NotFound),
             CoreError::CannotMessageSelf => ApiError::code(ProblemCode::CannotMessageSelf),
             CoreError::ClientMsgIdReused => ApiError::code(ProblemCode::ClientMsgIdReused),
@@ -131,15 +120,7 @@ impl From<ValidationError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, mut problem, cause, retry_after) = match self {
-            ApiError::Problem { code, detail } => (
-                code,
-                Problem {
-                    detail,
-                    ..blank(code)
-                },
-                None,
-                None,
-            ),
+            ApiError::Problem { code, detail } => (code, Problem { detail, ..blank(code) }, None, None),
             ApiError::Validation(error) => {
                 let problem = Problem {
                     detail: Some(format!("{} is invalid: {}", error.field, error.reason)),
@@ -151,50 +132,22 @@ impl IntoResponse for ApiError {
             }
             ApiError::RateLimited { retry_after } => {
                 let secs = retry_after.as_secs_f64().ceil().max(1.0);
-                #[allow(
-                    clippy::cast_possible_truncation,
-                    clippy::cast_sign_loss,
-                    reason = "a positive whole number of seconds"
-                )]
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a positive whole number of seconds")]
                 let secs = secs as u64;
-                (
-                    ProblemCode::RateLimited,
-                    Problem {
-                        retry_after_secs: Some(secs),
-                        ..blank(ProblemCode::RateLimited)
-                    },
-                    None,
-                    Some(secs),
-                )
+                (ProblemCode::RateLimited, Problem { retry_after_secs: Some(secs), ..blank(ProblemCode::RateLimited) }, None, Some(secs))
             }
-            ApiError::Unavailable(cause) => (
-                ProblemCode::ServiceUnavailable,
-                blank(ProblemCode::ServiceUnavailable),
-                Some(cause),
-                Some(5),
-            ),
-            ApiError::Internal(cause) => (
-                ProblemCode::Internal,
-                blank(ProblemCode::Internal),
-                Some(cause),
-                None,
-            ),
+            ApiError::Unavailable(cause) => (ProblemCode::ServiceUnavailable, blank(ProblemCode::ServiceUnavailable), Some(cause), Some(5)),
+            ApiError::Internal(cause) => (ProblemCode::Internal, blank(ProblemCode::Internal), Some(cause), None),
         };
         problem.status = Self::status_of(code).as_u16();
         let mut response = Self::status_of(code).into_response();
         if let Some(secs) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if code == ProblemCode::Unauthenticated {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        response
-            .extensions_mut()
-            .insert(PendingProblem { problem, cause });
+        response.extensions_mut().insert(PendingProblem { problem, cause });
         response
     }
 }

@@ -26,31 +26,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         if !is_json(request.headers()) {
-            return Err(ApiError::detailed(
-                ProblemCode::UnsupportedMediaType,
-                "send Content-Type: application/json",
-            ));
+            return Err(ApiError::detailed(ProblemCode::UnsupportedMediaType, "send Content-Type: application/json"));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| ApiError::code(ApiError::code_of_status(rejection.status())))?;
-        serde_json::from_slice(&bytes).map(Json).map_err(|error| {
-            ApiError::detailed(ProblemCode::MalformedRequest, describe_json_error(&error))
-        })
+        let bytes =
+            Bytes::from_request(request, state).await.map_err(|rejection| ApiError::code(ApiError::code_of_status(rejection.status())))?;
+        serde_json::from_slice(&bytes)
+            .map(Json)
+            .map_err(|error| ApiError::detailed(ProblemCode::MalformedRequest, describe_json_error(&error)))
     }
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
-            Ok(body) => (
-                [(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static("application/json; charset=utf-8"),
-                )],
-                body,
-            )
-                .into_response(),
+            Ok(body) => ([(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"))], body).into_response(),
             Err(error) => ApiError::Internal(std::sync::Arc::new(error)).into_response(),
         }
     }
@@ -75,9 +64,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| Query(value))
-            .map_err(|rejection| {
-                ApiError::detailed(ProblemCode::MalformedRequest, rejection.body_text())
-            })
+            .map_err(|rejection| ApiError::detailed(ProblemCode::MalformedRequest, rejection.body_text()))
     }
 }
 
@@ -88,8 +75,7 @@ impl FromRequestParts<AppState> for AuthSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(&parts.headers)
-            .ok_or_else(|| ApiError::code(ProblemCode::Unauthenticated))?;
+        let token = bearer_token(&parts.headers).ok_or_else(|| ApiError::code(ProblemCode::Unauthenticated))?;
         Ok(AuthSession(state.core.authenticate(token).await?))
     }
 }
@@ -104,12 +90,8 @@ impl FromRequestParts<AppState> for ParticipantOf {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let AuthSession(session) = AuthSession::from_request_parts(parts, state).await?;
         let axum::extract::Path(raw) =
-            axum::extract::Path::<String>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| ApiError::code(ProblemCode::NotFound))?;
-        let id: ConversationId = raw
-            .parse()
-            .map_err(|_| ApiError::code(ProblemCode::NotFound))?;
+            axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::code(ProblemCode::NotFound))?;
+        let id: ConversationId = raw.parse().map_err(|_| ApiError::code(ProblemCode::NotFound))?;
         Ok(ParticipantOf(state.core.participant(&session, id).await?))
     }
 }
@@ -121,10 +103,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
         Ok(ClientIp(ip))
     }
 }
@@ -149,28 +128,11 @@ fn describe_json_error(error: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let message = error.to_string();
     match error.classify() {
-        Category::Data
-            if message.starts_with("missing field") || message.starts_with("unknown field") =>
-        {
-            message
-                .split(", expected")
-                .next()
-                .unwrap_or("unexpected field")
-                .split(" at line")
-                .next()
-                .unwrap_or("")
-                .to_owned()
+        Category::Data if message.starts_with("missing field") || message.starts_with("unknown field") => {
+            message.split(", expected").next().unwrap_or("unexpected field").split(" at line").next().unwrap_or("").to_owned()
         }
-        Category::Data => format!(
-            "a field has the wrong type (line {}, column {})",
-            error.line(),
-            error.column()
-        ),
-        Category::Syntax => format!(
-            "invalid JSON or UTF-8 at line {}, column {}",
-            error.line(),
-            error.column()
-        ),
+        Category::Data => format!("a field has the wrong type (line {}, column {})", error.line(), error.column()),
+        Category::Syntax => format!("invalid JSON or UTF-8 at line {}, column {}", error.line(), error.column()),
         Category::Eof => "the JSON ends too early".to_owned(),
         Category::Io => "the body could not be read".to_owned(),
     }
@@ -203,14 +165,9 @@ mod tests {
             password: String,
             limit: u32,
         }
-        let wrong_type = serde_json::from_str::<Body>(
-            r#"{"password": "hunter2-canary", "limit": "hunter2-canary"}"#,
-        )
-        .unwrap_err();
+        let wrong_type = serde_json::from_str::<Body>(r#"{"password": "hunter2-canary", "limit": "hunter2-canary"}"#).unwrap_err();
         assert!(!describe_json_error(&wrong_type).contains("canary"));
-        let unknown =
-            serde_json::from_str::<Body>(r#"{"password": "x", "limit": 1, "role": "admin"}"#)
-                .unwrap_err();
+        let unknown = serde_json::from_str::<Body>(r#"{"password": "x", "limit": 1, "role": "admin"}"#).unwrap_err();
         assert_eq!(describe_json_error(&unknown), "unknown field `role`");
         let missing = serde_json::from_str::<Body>(r#"{"limit": 1}"#).unwrap_err();
         assert_eq!(describe_json_error(&missing), "missing field `password`");

@@ -55,10 +55,7 @@ pub struct Runtime {
 impl Runtime {
     /// The real clock and the process environment.
     pub fn from_process() -> Self {
-        Self {
-            clock: Arc::new(SystemClock),
-            master_key: std::env::var("PARLEY_MASTER_KEY").ok(),
-        }
+        Self { clock: Arc::new(SystemClock), master_key: std::env::var("PARLEY_MASTER_KEY").ok() }
     }
 }
 
@@ -84,30 +81,14 @@ impl Server {
             DurabilityConfig::Full => Durability::Full,
             DurabilityConfig::Fast => Durability::Fast,
         };
-        let store = connect_store(&config.database()?, durability)
-            .await
-            .context("cannot open the database")?;
-        let key_store = connect_key_store(&config.key_store()?)
-            .await
-            .context("cannot open the key store")?;
+        let store = connect_store(&config.database()?, durability).await.context("cannot open the database")?;
+        let key_store = connect_key_store(&config.key_store()?).await.context("cannot open the key store")?;
         let bus = Arc::new(InProcessBus::new(config.stream.send_queue));
-        let deps = Dependencies {
-            store,
-            key_store,
-            kek,
-            clock: Arc::clone(&runtime.clock),
-            events: bus.clone(),
-        };
-        let core = Arc::new(
-            Parley::new(deps, core_settings(config))
-                .await
-                .context("cannot start the core")?,
-        );
+        let deps = Dependencies { store, key_store, kek, clock: Arc::clone(&runtime.clock), events: bus.clone() };
+        let core = Arc::new(Parley::new(deps, core_settings(config)).await.context("cannot start the core")?);
         let material = bootstrap::tls_material(config)?;
         let tls = tls::server_config(&material)?;
-        let listener = TcpListener::bind(config.http.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.http.listen))?;
+        let listener = TcpListener::bind(config.http.listen).await.with_context(|| format!("cannot listen on {}", config.http.listen))?;
         let state = AppState {
             core,
             bus,
@@ -129,10 +110,7 @@ impl Server {
         };
         let app = routes::app(
             state.clone(),
-            HttpLimits {
-                body_limit_bytes: config.http.body_limit_bytes,
-                request_timeout: config.request_timeout(),
-            },
+            HttpLimits { body_limit_bytes: config.http.body_limit_bytes, request_timeout: config.request_timeout() },
         );
         let limits = ConnectionLimits {
             max_connections: config.http.max_connections,
@@ -140,14 +118,7 @@ impl Server {
             header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
             drain_timeout: DRAIN_TIMEOUT,
         };
-        Ok(Self {
-            listener,
-            tls,
-            app,
-            limits,
-            state,
-            ca_pem: material.ca_pem,
-        })
+        Ok(Self { listener, tls, app, limits, state, ca_pem: material.ca_pem })
     }
 
     /// The bound address (useful with port 0).
@@ -173,22 +144,12 @@ impl Server {
     /// Serves until the shutdown token is cancelled, then drains requests and closes
     /// WebSockets with 1001.
     pub async fn run_until_stopped(self) {
-        let Server {
-            listener,
-            tls,
-            app,
-            limits,
-            state,
-            ..
-        } = self;
+        let Server { listener, tls, app, limits, state, .. } = self;
         let maintenance = tokio::spawn(maintain(state.clone()));
         listener::serve(listener, tls, app, limits, state.shutdown.clone()).await;
         maintenance.abort();
         state.stream_tasks.close();
-        if tokio::time::timeout(DRAIN_TIMEOUT, state.stream_tasks.wait())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(DRAIN_TIMEOUT, state.stream_tasks.wait()).await.is_err() {
             tracing::warn!("some WebSockets did not close in time");
         }
         tracing::info!("server stopped");
@@ -210,10 +171,7 @@ fn core_settings(config: &Config) -> Settings {
         session_idle_timeout: Duration::from_secs(config.sessions.idle_timeout_secs),
         session_absolute_timeout: Duration::from_secs(config.sessions.absolute_timeout_secs),
         message_max_chars: config.limits.message_max_chars,
-        send_rate: RatePolicy {
-            burst: config.limits.send_burst,
-            per_minute: config.limits.sends_per_minute,
-        },
+        send_rate: RatePolicy { burst: config.limits.send_burst, per_minute: config.limits.sends_per_minute },
         password_params: PasswordParams::OWASP_MINIMUM,
         ..Settings::default()
     }

@@ -62,23 +62,12 @@ pub async fn run<S>(mut socket: S, mut context: LiveContext, session: Session) -
 where
     S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let ready = ServerFrame::Ready {
-        user_id: session.user_id().as_uuid(),
-        session_expires_at: wire::time(session.expires_at()),
-    };
+    let ready = ServerFrame::Ready { user_id: session.user_id().as_uuid(), session_expires_at: wire::time(session.expires_at()) };
     if send_frame(&mut socket, &ready).await.is_err() {
         return Ended::ByClient;
     }
-    let mut delivery = Delivery {
-        core: Arc::clone(&context.core),
-        session,
-        participants: HashMap::new(),
-        delivered: HashMap::new(),
-    };
-    let mut ping = tokio::time::interval_at(
-        Instant::now() + context.ping_interval,
-        context.ping_interval,
-    );
+    let mut delivery = Delivery { core: Arc::clone(&context.core), session, participants: HashMap::new(), delivered: HashMap::new() };
+    let mut ping = tokio::time::interval_at(Instant::now() + context.ping_interval, context.ping_interval);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     let outcome = loop {
@@ -128,14 +117,9 @@ where
         }
     };
     if let Ended::ByServer(code) = outcome {
-        let frame = CloseFrame {
-            code,
-            reason: reason_for(code).into(),
-        };
+        let frame = CloseFrame { code, reason: reason_for(code).into() };
         // Best effort: the peer may already be gone.
-        send_with_timeout(&mut socket, Message::Close(Some(frame)))
-            .await
-            .ok();
+        send_with_timeout(&mut socket, Message::Close(Some(frame))).await.ok();
     }
     outcome
 }
@@ -150,17 +134,8 @@ struct Delivery {
 }
 
 impl Delivery {
-    async fn deliver<S: Sink<Message> + Unpin>(
-        &mut self,
-        socket: &mut S,
-        conversation: ConversationId,
-        seq: Seq,
-    ) -> Result<(), ()> {
-        let from = self
-            .delivered
-            .get(&conversation)
-            .copied()
-            .unwrap_or_else(|| Seq::new(seq.value() - 1).unwrap_or(Seq::ZERO));
+    async fn deliver<S: Sink<Message> + Unpin>(&mut self, socket: &mut S, conversation: ConversationId, seq: Seq) -> Result<(), ()> {
+        let from = self.delivered.get(&conversation).copied().unwrap_or_else(|| Seq::new(seq.value() - 1).unwrap_or(Seq::ZERO));
         if seq <= from {
             return Ok(());
         }
@@ -174,39 +149,23 @@ impl Delivery {
         let Some(participant) = self.participants.get(&conversation) else {
             return Ok(());
         };
-        let page = self
-            .core
-            .list_messages(participant, MessageWindow::After(from), PageLimit::DEFAULT)
-            .await
-            .map_err(|error| {
-                tracing::warn!(%error, conversation_id = %conversation, "stream delivery failed");
-            })?;
+        let page = self.core.list_messages(participant, MessageWindow::After(from), PageLimit::DEFAULT).await.map_err(|error| {
+            tracing::warn!(%error, conversation_id = %conversation, "stream delivery failed");
+        })?;
         for view in &page.items {
-            send_frame(
-                socket,
-                &ServerFrame::Message {
-                    message: wire::message(view),
-                },
-            )
-            .await?;
+            send_frame(socket, &ServerFrame::Message { message: wire::message(view) }).await?;
             self.delivered.insert(conversation, view.message.seq);
         }
         Ok(())
     }
 }
 
-async fn send_frame<S: Sink<Message> + Unpin>(
-    socket: &mut S,
-    frame: &ServerFrame,
-) -> Result<(), ()> {
+async fn send_frame<S: Sink<Message> + Unpin>(socket: &mut S, frame: &ServerFrame) -> Result<(), ()> {
     let text = serde_json::to_string(frame).map_err(|_| ())?;
     send_with_timeout(socket, Message::Text(text.into())).await
 }
 
-async fn send_with_timeout<S: Sink<Message> + Unpin>(
-    socket: &mut S,
-    message: Message,
-) -> Result<(), ()> {
+async fn send_with_timeout<S: Sink<Message> + Unpin>(socket: &mut S, message: Message) -> Result<(), ()> {
     match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
@@ -217,9 +176,7 @@ async fn send_with_timeout<S: Sink<Message> + Unpin>(
 fn close_code_for(error: axum::Error) -> Option<u16> {
     match error.into_inner().downcast_ref::<tungstenite::Error>() {
         Some(tungstenite::Error::Capacity(_)) => Some(close::MESSAGE_TOO_BIG),
-        Some(tungstenite::Error::Protocol(_) | tungstenite::Error::Utf8(_)) => {
-            Some(close::POLICY_VIOLATION)
-        }
+        Some(tungstenite::Error::Protocol(_) | tungstenite::Error::Utf8(_)) => Some(close::POLICY_VIOLATION),
         _ => None,
     }
 }

@@ -18,11 +18,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Renders the problem body of every error response: ours (from [`ApiError`]) and those made
 /// by the router or tower layers (404, 405, 408, 413...), which come without one.
 pub async fn problem_body(request: Request, next: Next) -> Response {
-    let request_id = request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let mut response = next.run(request).await;
     let pending = response.extensions_mut().remove::<PendingProblem>();
     let status = response.status();
@@ -33,28 +29,17 @@ pub async fn problem_body(request: Request, next: Next) -> Response {
             }
             problem
         }
-        None if (status.is_client_error() || status.is_server_error())
-            && !is_problem(&response) =>
-        {
+        None if (status.is_client_error() || status.is_server_error()) && !is_problem(&response) => {
             Problem::new(ApiError::code_of_status(status), status.as_u16())
         }
         None => return response,
     };
-    render(
-        response,
-        Problem {
-            request_id,
-            ..problem
-        },
-    )
+    render(response, Problem { request_id, ..problem })
 }
 
 fn render(response: Response, problem: Problem) -> Response {
     let (mut parts, _) = response.into_parts();
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json; charset=utf-8"),
-    );
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json; charset=utf-8"));
     parts.headers.remove(header::CONTENT_LENGTH);
     match serde_json::to_vec(&problem) {
         Ok(body) => HttpResponse::from_parts(parts, axum::body::Body::from(body)),
@@ -63,11 +48,7 @@ fn render(response: Response, problem: Problem) -> Response {
 }
 
 fn is_problem(response: &Response) -> bool {
-    response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/problem+json"))
+    response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/problem+json"))
 }
 
 fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
@@ -84,49 +65,22 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 /// The headers every response carries (ASVS 3.4, Mozilla HTTP observatory).
 pub fn security_headers() -> Vec<SetResponseHeaderLayer<HeaderValue>> {
     let fixed = [
-        (
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=63072000; includeSubDomains",
-        ),
+        (header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-        ),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::CACHE_CONTROL, "no-store"),
-        (
-            HeaderName::from_static("cross-origin-resource-policy"),
-            "same-origin",
-        ),
-        (
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
-        ),
-        (
-            HeaderName::from_static("permissions-policy"),
-            "camera=(), microphone=(), geolocation=(), interest-cohort=()",
-        ),
+        (HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+        (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
     ];
-    fixed
-        .into_iter()
-        .map(|(name, value)| {
-            SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
-        })
-        .collect()
+    fixed.into_iter().map(|(name, value)| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))).collect()
 }
 
 /// The span of one request: ids and the route pattern only.
 pub fn request_span(request: &Request) -> tracing::Span {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("(unmatched)", MatchedPath::as_str);
-    let request_id = request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str);
+    let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
     tracing::info_span!("request", method = %request.method(), route, request_id, status = tracing::field::Empty)
 }

@@ -59,31 +59,20 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of [`api`].
 pub fn openapi_json() -> String {
-    api()
-        .into_openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    api().into_openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 /// The complete application: routes, state and middleware.
 pub fn app(mut state: AppState, limits: HttpLimits) -> Router {
     let (router, spec) = api().split_for_parts();
     state.openapi = Arc::new(spec.to_pretty_json().unwrap_or_default());
-    let mut router = router
-        .fallback(|| async { ApiError::code(ProblemCode::NotFound) })
-        .with_state(state);
+    let mut router = router.fallback(|| async { ApiError::code(ProblemCode::NotFound) }).with_state(state);
     router = router.layer(
         ServiceBuilder::new()
             .layer(axum::middleware::from_fn(problem_body))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                limits.request_timeout,
-            ))
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
             .layer(CatchPanicLayer::custom(|_panic| {
-                ApiError::Internal(Arc::new(std::io::Error::other(
-                    "a request handler panicked",
-                )))
-                .into_response()
+                ApiError::Internal(Arc::new(std::io::Error::other("a request handler panicked"))).into_response()
             }))
             .layer(RequestBodyLimitLayer::new(limits.body_limit_bytes))
             .layer(DefaultBodyLimit::max(limits.body_limit_bytes)),
@@ -93,15 +82,10 @@ pub fn app(mut state: AppState, limits: HttpLimits) -> Router {
     }
     router.layer(
         ServiceBuilder::new()
-            .layer(SetSensitiveRequestHeadersLayer::new([
-                header::AUTHORIZATION,
-                header::COOKIE,
-            ]))
+            .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(request_span)
-                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                TraceLayer::new_for_http().make_span_with(request_span).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
             )
             .layer(PropagateRequestIdLayer::x_request_id()),
     )

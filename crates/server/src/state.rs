@@ -54,9 +54,7 @@ pub struct StreamSettings {
 impl AppState {
     /// Counts a sign-up or login attempt from `ip` against its budget.
     pub fn check_auth_rate(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.auth_limiter
-            .check(ip, self.clock.now())
-            .map_err(|retry_after| ApiError::RateLimited { retry_after })
+        self.auth_limiter.check(ip, self.clock.now()).map_err(|retry_after| ApiError::RateLimited { retry_after })
     }
 }
 
@@ -76,32 +74,19 @@ pub struct ConnectionSlot {
 impl ConnectionCounter {
     /// Takes a place for `user` if they have fewer than `max` open sockets.
     pub fn acquire(self: &Arc<Self>, user: UserId, max: usize) -> Result<ConnectionSlot, ApiError> {
-        let mut open = self
-            .open
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let count = open.entry(user).or_insert(0);
         if *count >= max {
-            return Err(ApiError::detailed(
-                ProblemCode::RateLimited,
-                "too many open streams for this user",
-            ));
+            return Err(ApiError::detailed(ProblemCode::RateLimited, "too many open streams for this user"));
         }
         *count += 1;
-        Ok(ConnectionSlot {
-            counter: Arc::clone(self),
-            user,
-        })
+        Ok(ConnectionSlot { counter: Arc::clone(self), user })
     }
 }
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        let mut open = self
-            .counter
-            .open
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut open = self.counter.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(count) = open.get_mut(&self.user) {
             *count -= 1;
             if *count == 0 {

@@ -12,12 +12,8 @@ pub fn init(config: &LogConfig) {
         .ok()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| {
-            EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new("info"))
-        });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(true);
+        .unwrap_or_else(|| EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new("info")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true);
     // Err only means a subscriber is already installed (tests): keep that one.
     drop(match config.format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

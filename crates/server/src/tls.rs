@@ -25,8 +25,7 @@ pub fn server_config(material: &TlsMaterial) -> anyhow::Result<Arc<ServerConfig>
     if chain.is_empty() {
         anyhow::bail!("the TLS certificate file holds no certificate");
     }
-    let key = PrivateKeyDer::from_pem_slice(material.key_pem.as_bytes())
-        .context("the TLS key is not a valid PEM private key")?;
+    let key = PrivateKeyDer::from_pem_slice(material.key_pem.as_bytes()).context("the TLS key is not a valid PEM private key")?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])

@@ -9,8 +9,7 @@ use time::OffsetDateTime;
 
 /// A timestamp as RFC 3339 time.
 pub fn time(at: Timestamp) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.as_millis()) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.as_millis()) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// A role on the wire.
@@ -31,11 +30,7 @@ pub fn role_from(role: wire_conversations::Role) -> Role {
 
 /// A created account.
 pub fn account(account: &Account) -> AccountResponse {
-    AccountResponse {
-        id: account.id.as_uuid(),
-        handle: account.handle.as_str().to_owned(),
-        created_at: time(account.created_at),
-    }
+    AccountResponse { id: account.id.as_uuid(), handle: account.handle.as_str().to_owned(), created_at: time(account.created_at) }
 }
 
 /// The caller's profile.
@@ -53,14 +48,9 @@ pub fn conversation(view: &ConversationView) -> ConversationResponse {
     let conversation = &view.conversation;
     ConversationResponse {
         id: conversation.id.as_uuid(),
-        listing_id: conversation
-            .listing
-            .as_ref()
-            .map(|listing| listing.as_str().to_owned()),
+        listing_id: conversation.listing.as_ref().map(|listing| listing.as_str().to_owned()),
         my_role: role(view.my_role),
-        other_party: Party {
-            handle: view.other_party.as_str().to_owned(),
-        },
+        other_party: Party { handle: view.other_party.as_str().to_owned() },
         created_at: time(conversation.created_at),
         last_activity_at: time(conversation.last_activity_at),
         last_seq: conversation.last_seq.value(),
@@ -74,9 +64,7 @@ pub fn message(view: &MessageView) -> MessageResponse {
         id: message.id.as_uuid(),
         conversation_id: message.conversation_id.as_uuid(),
         seq: message.seq.value(),
-        author: Party {
-            handle: view.author_handle.as_str().to_owned(),
-        },
+        author: Party { handle: view.author_handle.as_str().to_owned() },
         mine: view.mine,
         client_msg_id: message.client_msg_id.as_str().to_owned(),
         body: message.body.expose().to_owned(),

@@ -35,15 +35,11 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                StoreError::Unavailable(Box::new(error))
-            }
-            sqlx::Error::Database(ref db) if db.is_unique_violation() => {
-                match conflict_of(db.as_ref()) {
-                    Some(conflict) => StoreError::Conflict(conflict),
-                    None => StoreError::Database(Box::new(error)),
-                }
-            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(Box::new(error)),
+            sqlx::Error::Database(ref db) if db.is_unique_violation() => match conflict_of(db.as_ref()) {
+                Some(conflict) => StoreError::Conflict(conflict),
+                None => StoreError::Database(Box::new(error)),
+            },
             other => StoreError::Database(Box::new(other)),
         }
     }
@@ -58,9 +54,7 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 /// The one place where a unique violation becomes a domain conflict. PostgreSQL names the
 /// constraint; SQLite names the columns in its message.
 fn conflict_of(error: &dyn sqlx::error::DatabaseError) -> Option<Conflict> {
-    let target = error
-        .constraint()
-        .map_or_else(|| error.message().to_owned(), str::to_owned);
+    let target = error.constraint().map_or_else(|| error.message().to_owned(), str::to_owned);
     if target.contains("handle_key") {
         Some(Conflict::HandleTaken)
     } else if target.contains("email_index") {

@@ -16,8 +16,5 @@ mod traits;
 
 pub use error::{Conflict, StoreError};
 pub use location::{Durability, StoreLocation, connect_key_store, connect_store};
-pub use records::{
-    Appended, ConversationRecord, Inserted, MessageRecord, NewMessage, NewUser, SessionRecord,
-    StreamTicket, UserRecord,
-};
-pub use traits::{ConversationStore, KeyStore, MessageStore, SessionStore, Store, UserStore};
+pub use records::{Appended, ConversationRecord, Inserted, MessageRecord, NewMessage, NewUser, SessionRecord, StreamTicket, UserRecord};
+pub use traits::{ConversationStore, KeyStore, MessageStore, SessionStore, Store, StoreDiagnostics, UserStore};

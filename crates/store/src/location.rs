@@ -46,17 +46,10 @@ pub enum Durability {
 }
 
 /// Opens the data store at `location`, applying its migrations.
-pub async fn connect_store(
-    location: &StoreLocation,
-    durability: Durability,
-) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn connect_store(location: &StoreLocation, durability: Durability) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match location {
-        StoreLocation::Sqlite { path } => {
-            Arc::new(sqlite::SqliteStore::open(path, durability).await?)
-        }
-        StoreLocation::Postgres { url, schema } => {
-            Arc::new(postgres::PgStore::open(url, schema.as_deref()).await?)
-        }
+        StoreLocation::Sqlite { path } => Arc::new(sqlite::SqliteStore::open(path, durability).await?),
+        StoreLocation::Postgres { url, schema } => Arc::new(postgres::PgStore::open(url, schema.as_deref()).await?),
     })
 }
 
@@ -65,8 +58,6 @@ pub async fn connect_store(
 pub async fn connect_key_store(location: &StoreLocation) -> Result<Arc<dyn KeyStore>, StoreError> {
     Ok(match location {
         StoreLocation::Sqlite { path } => Arc::new(sqlite::SqliteKeyStore::open(path).await?),
-        StoreLocation::Postgres { url, schema } => {
-            Arc::new(postgres::PgKeyStore::open(url, schema.as_deref()).await?)
-        }
+        StoreLocation::Postgres { url, schema } => Arc::new(postgres::PgKeyStore::open(url, schema.as_deref()).await?),
     })
 }

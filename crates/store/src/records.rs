@@ -2,8 +2,8 @@
 //! sealed.
 
 use parley_domain::{
-    BlindIndex, ClientMsgId, Conversation, ConversationId, EmailAddress, Handle, MessageBody,
-    MessageId, PasswordHash, Sealed, Seq, SessionId, Timestamp, TokenHash, UserId,
+    BlindIndex, ClientMsgId, Conversation, ConversationId, EmailAddress, Handle, MessageBody, MessageId, PasswordHash, Sealed, Seq,
+    SessionId, Timestamp, TokenHash, UserId,
 };
 
 /// A new account.

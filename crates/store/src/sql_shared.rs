@@ -6,18 +6,15 @@
 use async_trait::async_trait;
 use parley_domain::page::{ConversationCursor, MessageWindow, PageLimit};
 use parley_domain::{
-    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, ListingId,
-    MessageId, PasswordHash, Sealed, Seq, SessionId, Timestamp, TokenHash, UserId, WrappedKey,
+    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, ListingId, MessageId, PasswordHash, Sealed, Seq,
+    SessionId, Timestamp, TokenHash, UserId, WrappedKey,
 };
 use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::{DataStore, Db, KeyStoreImpl};
 use crate::error::{StoreError, is_unique_violation_on};
-use crate::records::{
-    Appended, ConversationRecord, Inserted, MessageRecord, NewMessage, NewUser, SessionRecord,
-    StreamTicket, UserRecord,
-};
+use crate::records::{Appended, ConversationRecord, Inserted, MessageRecord, NewMessage, NewUser, SessionRecord, StreamTicket, UserRecord};
 use crate::traits::{ConversationStore, KeyStore, MessageStore, SessionStore, UserStore};
 
 type Row = <Db as sqlx::Database>::Row;
@@ -66,26 +63,18 @@ impl UserStore for DataStore {
     }
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-        let row = sqlx::query(concat!(select_user!(), "WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(concat!(select_user!(), "WHERE id = $1")).bind(id.to_string()).fetch_optional(&self.read).await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     async fn user_by_handle(&self, handle: &HandleKey) -> Result<Option<UserRecord>, StoreError> {
-        let row = sqlx::query(concat!(select_user!(), "WHERE handle_key = $1"))
-            .bind(handle.as_str())
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(concat!(select_user!(), "WHERE handle_key = $1")).bind(handle.as_str()).fetch_optional(&self.read).await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     async fn user_by_email(&self, index: &BlindIndex) -> Result<Option<UserRecord>, StoreError> {
-        let row = sqlx::query(concat!(select_user!(), "WHERE email_index = $1"))
-            .bind(index.0.as_slice())
-            .fetch_optional(&self.read)
-            .await?;
+        let row =
+            sqlx::query(concat!(select_user!(), "WHERE email_index = $1")).bind(index.0.as_slice()).fetch_optional(&self.read).await?;
         row.as_ref().map(user_from_row).transpose()
     }
 }
@@ -93,36 +82,26 @@ impl UserStore for DataStore {
 #[async_trait]
 impl SessionStore for DataStore {
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(session.id.to_string())
-        .bind(session.user_id.to_string())
-        .bind(session.token_hash.0.as_slice())
-        .bind(session.created_at.as_millis())
-        .bind(session.last_seen_at.as_millis())
-        .bind(session.expires_at.as_millis())
-        .execute(&self.write)
-        .await?;
+        sqlx::query("INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(session.id.to_string())
+            .bind(session.user_id.to_string())
+            .bind(session.token_hash.0.as_slice())
+            .bind(session.created_at.as_millis())
+            .bind(session.last_seen_at.as_millis())
+            .bind(session.expires_at.as_millis())
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
-    async fn session_by_token(
-        &self,
-        hash: &TokenHash,
-    ) -> Result<Option<SessionRecord>, StoreError> {
-        let row = sqlx::query(concat!(select_session!(), "WHERE token_hash = $1"))
-            .bind(hash.0.as_slice())
-            .fetch_optional(&self.read)
-            .await?;
+    async fn session_by_token(&self, hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError> {
+        let row =
+            sqlx::query(concat!(select_session!(), "WHERE token_hash = $1")).bind(hash.0.as_slice()).fetch_optional(&self.read).await?;
         row.as_ref().map(session_from_row).transpose()
     }
 
     async fn session_by_id(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
-        let row = sqlx::query(concat!(select_session!(), "WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(concat!(select_session!(), "WHERE id = $1")).bind(id.to_string()).fetch_optional(&self.read).await?;
         row.as_ref().map(session_from_row).transpose()
     }
 
@@ -136,35 +115,25 @@ impl SessionStore for DataStore {
     }
 
     async fn delete_session(&self, id: SessionId) -> Result<bool, StoreError> {
-        let result = sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id.to_string())
-            .execute(&self.write)
-            .await?;
+        let result = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id.to_string()).execute(&self.write).await?;
         Ok(result.rows_affected() > 0)
     }
 
     async fn insert_stream_ticket(&self, ticket: &StreamTicket) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO stream_tickets (ticket_hash, session_id, expires_at) VALUES ($1, $2, $3)",
-        )
-        .bind(ticket.hash.0.as_slice())
-        .bind(ticket.session_id.to_string())
-        .bind(ticket.expires_at.as_millis())
-        .execute(&self.write)
-        .await?;
+        sqlx::query("INSERT INTO stream_tickets (ticket_hash, session_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(ticket.hash.0.as_slice())
+            .bind(ticket.session_id.to_string())
+            .bind(ticket.expires_at.as_millis())
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
-    async fn take_stream_ticket(
-        &self,
-        hash: &TokenHash,
-    ) -> Result<Option<StreamTicket>, StoreError> {
-        let row = sqlx::query(
-            "DELETE FROM stream_tickets WHERE ticket_hash = $1 RETURNING session_id, expires_at",
-        )
-        .bind(hash.0.as_slice())
-        .fetch_optional(&self.write)
-        .await?;
+    async fn take_stream_ticket(&self, hash: &TokenHash) -> Result<Option<StreamTicket>, StoreError> {
+        let row = sqlx::query("DELETE FROM stream_tickets WHERE ticket_hash = $1 RETURNING session_id, expires_at")
+            .bind(hash.0.as_slice())
+            .fetch_optional(&self.write)
+            .await?;
         row.map(|row| {
             Ok(StreamTicket {
                 hash: hash.clone(),
@@ -178,10 +147,7 @@ impl SessionStore for DataStore {
 
 #[async_trait]
 impl ConversationStore for DataStore {
-    async fn insert_conversation(
-        &self,
-        conversation: &Conversation,
-    ) -> Result<Inserted<ConversationRecord>, StoreError> {
+    async fn insert_conversation(&self, conversation: &Conversation) -> Result<Inserted<ConversationRecord>, StoreError> {
         let listing = conversation.listing.as_ref().map_or("", ListingId::as_str);
         let mut tx = self.write.begin().await?;
         let inserted = sqlx::query(
@@ -198,33 +164,20 @@ impl ConversationStore for DataStore {
         .await?
         .rows_affected()
             == 1;
-        let row = sqlx::query(concat!(
-            select_conversation!(),
-            "WHERE c.buyer_id = $1 AND c.seller_id = $2 AND c.listing_id = $3"
-        ))
-        .bind(conversation.buyer.to_string())
-        .bind(conversation.seller.to_string())
-        .bind(listing)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound("conversation"))?;
+        let row = sqlx::query(concat!(select_conversation!(), "WHERE c.buyer_id = $1 AND c.seller_id = $2 AND c.listing_id = $3"))
+            .bind(conversation.buyer.to_string())
+            .bind(conversation.seller.to_string())
+            .bind(listing)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("conversation"))?;
         tx.commit().await?;
         let record = conversation_from_row(&row)?;
-        Ok(if inserted {
-            Inserted::New(record)
-        } else {
-            Inserted::Existing(record)
-        })
+        Ok(if inserted { Inserted::New(record) } else { Inserted::Existing(record) })
     }
 
-    async fn conversation(
-        &self,
-        id: ConversationId,
-    ) -> Result<Option<ConversationRecord>, StoreError> {
-        let row = sqlx::query(concat!(select_conversation!(), "WHERE c.id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?;
+    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRecord>, StoreError> {
+        let row = sqlx::query(concat!(select_conversation!(), "WHERE c.id = $1")).bind(id.to_string()).fetch_optional(&self.read).await?;
         row.as_ref().map(conversation_from_row).transpose()
     }
 
@@ -234,9 +187,7 @@ impl ConversationStore for DataStore {
         cursor: Option<ConversationCursor>,
         limit: PageLimit,
     ) -> Result<Vec<ConversationRecord>, StoreError> {
-        let (before_activity, before_id) = cursor.map_or((i64::MAX, String::new()), |c| {
-            (c.last_activity_at.as_millis(), c.id.to_string())
-        });
+        let (before_activity, before_id) = cursor.map_or((i64::MAX, String::new()), |c| (c.last_activity_at.as_millis(), c.id.to_string()));
         let rows = sqlx::query(concat!(
             select_conversation!(),
             "WHERE (c.buyer_id = $1 OR c.seller_id = $1) \
@@ -257,14 +208,7 @@ impl ConversationStore for DataStore {
 impl MessageStore for DataStore {
     async fn append_message(&self, message: &NewMessage) -> Result<Appended, StoreError> {
         // A retry usually finds its message without taking the write lock.
-        if let Some(existing) = self
-            .message_by_client_msg_id(
-                message.conversation_id,
-                message.author,
-                &message.client_msg_id,
-            )
-            .await?
-        {
+        if let Some(existing) = self.message_by_client_msg_id(message.conversation_id, message.author, &message.client_msg_id).await? {
             return Ok(Inserted::Existing(existing));
         }
         let mut tx = self.write.begin().await?;
@@ -281,14 +225,7 @@ impl MessageStore for DataStore {
         .fetch_optional(&mut *tx)
         .await?;
         let seq = seq.ok_or(StoreError::NotFound("conversation"))?;
-        if let Some(existing) = find_by_client_msg_id(
-            &mut *tx,
-            message.conversation_id,
-            message.author,
-            &message.client_msg_id,
-        )
-        .await?
-        {
+        if let Some(existing) = find_by_client_msg_id(&mut *tx, message.conversation_id, message.author, &message.client_msg_id).await? {
             tx.rollback().await?;
             return Ok(Inserted::Existing(existing));
         }
@@ -310,11 +247,7 @@ impl MessageStore for DataStore {
             Err(error) if is_unique_violation_on(&error, "client_msg_id") => {
                 tx.rollback().await?;
                 let existing = self
-                    .message_by_client_msg_id(
-                        message.conversation_id,
-                        message.author,
-                        &message.client_msg_id,
-                    )
+                    .message_by_client_msg_id(message.conversation_id, message.author, &message.client_msg_id)
                     .await?
                     .ok_or(StoreError::NotFound("message"))?;
                 return Ok(Inserted::Existing(existing));
@@ -350,32 +283,24 @@ impl MessageStore for DataStore {
         let limit = i64::from(limit.get());
         let conversation = conversation.to_string();
         let query = match window {
-            MessageWindow::Latest => sqlx::query(concat!(
-                select_message!(),
-                "WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2"
-            ))
-            .bind(conversation)
-            .bind(limit),
-            MessageWindow::Before(seq) => sqlx::query(concat!(
-                select_message!(),
-                "WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
-            ))
-            .bind(conversation)
-            .bind(seq.value())
-            .bind(limit),
-            MessageWindow::After(seq) => sqlx::query(concat!(
-                select_message!(),
-                "WHERE conversation_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3"
-            ))
-            .bind(conversation)
-            .bind(seq.value())
-            .bind(limit),
+            MessageWindow::Latest => sqlx::query(concat!(select_message!(), "WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2"))
+                .bind(conversation)
+                .bind(limit),
+            MessageWindow::Before(seq) => {
+                sqlx::query(concat!(select_message!(), "WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"))
+                    .bind(conversation)
+                    .bind(seq.value())
+                    .bind(limit)
+            }
+            MessageWindow::After(seq) => {
+                sqlx::query(concat!(select_message!(), "WHERE conversation_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3"))
+                    .bind(conversation)
+                    .bind(seq.value())
+                    .bind(limit)
+            }
         };
         let rows = query.fetch_all(&self.read).await?;
-        let mut messages = rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut messages = rows.iter().map(message_from_row).collect::<Result<Vec<_>, _>>()?;
         if !matches!(window, MessageWindow::After(_)) {
             messages.reverse();
         }
@@ -386,19 +311,12 @@ impl MessageStore for DataStore {
 #[async_trait]
 impl KeyStore for KeyStoreImpl {
     async fn wrapped_key(&self, scope: &KeyScope) -> Result<Option<WrappedKey>, StoreError> {
-        let row = sqlx::query("SELECT kek_id, wrapped FROM data_keys WHERE scope = $1")
-            .bind(scope.name())
-            .fetch_optional(&self.read)
-            .await?;
+        let row =
+            sqlx::query("SELECT kek_id, wrapped FROM data_keys WHERE scope = $1").bind(scope.name()).fetch_optional(&self.read).await?;
         row.as_ref().map(wrapped_key_from_row).transpose()
     }
 
-    async fn insert_key_if_absent(
-        &self,
-        scope: &KeyScope,
-        key: &WrappedKey,
-        at: Timestamp,
-    ) -> Result<WrappedKey, StoreError> {
+    async fn insert_key_if_absent(&self, scope: &KeyScope, key: &WrappedKey, at: Timestamp) -> Result<WrappedKey, StoreError> {
         let mut tx = self.write.begin().await?;
         sqlx::query("INSERT INTO data_keys (scope, kek_id, wrapped, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (scope) DO NOTHING")
             .bind(scope.name())
@@ -407,19 +325,13 @@ impl KeyStore for KeyStoreImpl {
             .bind(at.as_millis())
             .execute(&mut *tx)
             .await?;
-        let row = sqlx::query("SELECT kek_id, wrapped FROM data_keys WHERE scope = $1")
-            .bind(scope.name())
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query("SELECT kek_id, wrapped FROM data_keys WHERE scope = $1").bind(scope.name()).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         wrapped_key_from_row(&row)
     }
 
     async fn destroy_key(&self, scope: &KeyScope) -> Result<bool, StoreError> {
-        let result = sqlx::query("DELETE FROM data_keys WHERE scope = $1")
-            .bind(scope.name())
-            .execute(&self.write)
-            .await?;
+        let result = sqlx::query("DELETE FROM data_keys WHERE scope = $1").bind(scope.name()).execute(&self.write).await?;
         Ok(result.rows_affected() > 0)
     }
 }
@@ -433,15 +345,12 @@ async fn find_by_client_msg_id<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Db>,
 {
-    let row = sqlx::query(concat!(
-        select_message!(),
-        "WHERE conversation_id = $1 AND author_id = $2 AND client_msg_id = $3"
-    ))
-    .bind(conversation.to_string())
-    .bind(author.to_string())
-    .bind(client_msg_id.as_str())
-    .fetch_optional(executor)
-    .await?;
+    let row = sqlx::query(concat!(select_message!(), "WHERE conversation_id = $1 AND author_id = $2 AND client_msg_id = $3"))
+        .bind(conversation.to_string())
+        .bind(author.to_string())
+        .bind(client_msg_id.as_str())
+        .fetch_optional(executor)
+        .await?;
     row.as_ref().map(message_from_row).transpose()
 }
 
@@ -476,8 +385,7 @@ fn conversation_from_row(row: &Row) -> Result<ConversationRecord, StoreError> {
             listing: (!listing.is_empty()).then(|| ListingId::from_trusted(listing)),
             created_at: time_column(row, "created_at")?,
             last_activity_at: time_column(row, "last_activity_at")?,
-            last_seq: Seq::new(row.try_get("last_seq")?)
-                .map_err(|_| StoreError::Corrupt("conversations.last_seq"))?,
+            last_seq: Seq::new(row.try_get("last_seq")?).map_err(|_| StoreError::Corrupt("conversations.last_seq"))?,
         },
         buyer_handle: Handle::from_trusted(row.try_get("buyer_handle")?),
         seller_handle: Handle::from_trusted(row.try_get("seller_handle")?),
@@ -497,17 +405,12 @@ fn message_from_row(row: &Row) -> Result<MessageRecord, StoreError> {
 }
 
 fn wrapped_key_from_row(row: &Row) -> Result<WrappedKey, StoreError> {
-    Ok(WrappedKey {
-        kek_id: row.try_get("kek_id")?,
-        bytes: row.try_get("wrapped")?,
-    })
+    Ok(WrappedKey { kek_id: row.try_get("kek_id")?, bytes: row.try_get("wrapped")? })
 }
 
 fn id_column<T>(row: &Row, column: &'static str, wrap: fn(Uuid) -> T) -> Result<T, StoreError> {
     let text: String = row.try_get(column)?;
-    Uuid::parse_str(&text)
-        .map(wrap)
-        .map_err(|_| StoreError::Corrupt(column))
+    Uuid::parse_str(&text).map(wrap).map_err(|_| StoreError::Corrupt(column))
 }
 
 fn time_column(row: &Row, column: &'static str) -> Result<Timestamp, StoreError> {

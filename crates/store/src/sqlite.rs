@@ -3,13 +3,17 @@
 //! serialises writes (SQLite allows one writer anyway, and this avoids busy errors); a small
 //! pool serves reads concurrently under WAL. The SQL itself is shared with PostgreSQL.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
+
+use async_trait::async_trait;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::StoreError;
 use crate::location::Durability;
+use crate::traits::StoreDiagnostics;
 
 type Db = sqlx::Sqlite;
 
@@ -48,19 +52,10 @@ fn options(path: &Path, durability: Durability) -> SqliteConnectOptions {
         .pragma("secure_delete", "ON")
 }
 
-async fn open_pools(
-    path: &Path,
-    durability: Durability,
-) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), StoreError> {
+async fn open_pools(path: &Path, durability: Durability) -> Result<(sqlx::Pool<Db>, sqlx::Pool<Db>), StoreError> {
     let options = options(path, durability);
-    let write = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options.clone())
-        .await?;
-    let read = SqlitePoolOptions::new()
-        .max_connections(READERS)
-        .connect_with(options)
-        .await?;
+    let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+    let read = SqlitePoolOptions::new().max_connections(READERS).connect_with(options).await?;
     Ok((read, write))
 }
 
@@ -76,9 +71,30 @@ impl SqliteKeyStore {
     pub(crate) async fn open(path: &Path) -> Result<Self, StoreError> {
         // Keys are few and small; they get the same durability as acknowledged messages.
         let (read, write) = open_pools(path, Durability::Full).await?;
-        sqlx::migrate!("./migrations/sqlite-keys")
-            .run(&write)
-            .await?;
+        sqlx::migrate!("./migrations/sqlite-keys").run(&write).await?;
         Ok(Self { read, write })
+    }
+}
+
+#[async_trait]
+impl StoreDiagnostics for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn durability_settings(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut settings = BTreeMap::new();
+        for (pool_name, pool) in [("read", &self.read), ("write", &self.write)] {
+            for pragma in ["journal_mode", "synchronous", "secure_delete", "foreign_keys"] {
+                let value: String =
+                    match sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("PRAGMA {pragma}"))).fetch_one(pool).await {
+                        Ok(number) => number.to_string(),
+                        Err(_) => sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA {pragma}"))).fetch_one(pool).await?,
+                    };
+                settings.insert(format!("{pool_name}.{pragma}"), value);
+            }
+        }
+        Ok(settings)
     }
 }

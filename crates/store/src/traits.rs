@@ -1,17 +1,15 @@
 //! The storage traits the core programs against, one per aggregate.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use parley_domain::page::{ConversationCursor, MessageWindow, PageLimit};
 use parley_domain::{
-    BlindIndex, ClientMsgId, Conversation, ConversationId, HandleKey, KeyScope, SessionId,
-    Timestamp, TokenHash, UserId, WrappedKey,
+    BlindIndex, ClientMsgId, Conversation, ConversationId, HandleKey, KeyScope, SessionId, Timestamp, TokenHash, UserId, WrappedKey,
 };
 
 use crate::error::StoreError;
-use crate::records::{
-    Appended, ConversationRecord, Inserted, MessageRecord, NewMessage, NewUser, SessionRecord,
-    StreamTicket, UserRecord,
-};
+use crate::records::{Appended, ConversationRecord, Inserted, MessageRecord, NewMessage, NewUser, SessionRecord, StreamTicket, UserRecord};
 
 /// Accounts.
 #[async_trait]
@@ -32,8 +30,7 @@ pub trait SessionStore: Send + Sync {
     /// Stores a new session.
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     /// The session whose token has this hash.
-    async fn session_by_token(&self, hash: &TokenHash)
-    -> Result<Option<SessionRecord>, StoreError>;
+    async fn session_by_token(&self, hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError>;
     /// The session with this id.
     async fn session_by_id(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError>;
     /// Records use of a session.
@@ -43,10 +40,7 @@ pub trait SessionStore: Send + Sync {
     /// Stores a stream ticket.
     async fn insert_stream_ticket(&self, ticket: &StreamTicket) -> Result<(), StoreError>;
     /// Removes and returns the ticket with this hash: a ticket can be taken once.
-    async fn take_stream_ticket(
-        &self,
-        hash: &TokenHash,
-    ) -> Result<Option<StreamTicket>, StoreError>;
+    async fn take_stream_ticket(&self, hash: &TokenHash) -> Result<Option<StreamTicket>, StoreError>;
 }
 
 /// Conversations.
@@ -54,15 +48,9 @@ pub trait SessionStore: Send + Sync {
 pub trait ConversationStore: Send + Sync {
     /// Inserts a conversation, or returns the existing one between the same buyer and seller
     /// about the same listing.
-    async fn insert_conversation(
-        &self,
-        conversation: &Conversation,
-    ) -> Result<Inserted<ConversationRecord>, StoreError>;
+    async fn insert_conversation(&self, conversation: &Conversation) -> Result<Inserted<ConversationRecord>, StoreError>;
     /// The conversation with this id.
-    async fn conversation(
-        &self,
-        id: ConversationId,
-    ) -> Result<Option<ConversationRecord>, StoreError>;
+    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRecord>, StoreError>;
     /// A page of the user's conversations, most recent activity first, after `cursor`.
     async fn conversations_of(
         &self,
@@ -95,10 +83,20 @@ pub trait MessageStore: Send + Sync {
     ) -> Result<Vec<MessageRecord>, StoreError>;
 }
 
-/// Everything the core needs from the data store.
-pub trait Store: UserStore + SessionStore + ConversationStore + MessageStore {}
+/// Health and settings of the database itself.
+#[async_trait]
+pub trait StoreDiagnostics: Send + Sync {
+    /// Succeeds when the database answers a trivial query.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// The durability-relevant settings as each pool's connection reports them, e.g.
+    /// `write.synchronous = 2` (SQLite) or `synchronous_commit = on` (PostgreSQL).
+    async fn durability_settings(&self) -> Result<BTreeMap<String, String>, StoreError>;
+}
 
-impl<T: UserStore + SessionStore + ConversationStore + MessageStore> Store for T {}
+/// Everything the core needs from the data store.
+pub trait Store: UserStore + SessionStore + ConversationStore + MessageStore + StoreDiagnostics {}
+
+impl<T: UserStore + SessionStore + ConversationStore + MessageStore + StoreDiagnostics> Store for T {}
 
 /// Wrapped data keys, kept apart from the data store.
 #[async_trait]
@@ -107,12 +105,7 @@ pub trait KeyStore: Send + Sync {
     async fn wrapped_key(&self, scope: &KeyScope) -> Result<Option<WrappedKey>, StoreError>;
     /// Files `key` under `scope` unless a key is already there; returns whichever key is
     /// filed afterwards, so two racing writers agree on one key.
-    async fn insert_key_if_absent(
-        &self,
-        scope: &KeyScope,
-        key: &WrappedKey,
-        at: Timestamp,
-    ) -> Result<WrappedKey, StoreError>;
+    async fn insert_key_if_absent(&self, scope: &KeyScope, key: &WrappedKey, at: Timestamp) -> Result<WrappedKey, StoreError>;
     /// Destroys the key under `scope`; says whether there was one.
     async fn destroy_key(&self, scope: &KeyScope) -> Result<bool, StoreError>;
 }

@@ -1,1 +1,128 @@
-//! placeholder
+//! Test support, for tests only: [`TestApp`] runs the real server in-process on a random
+//! loopback port with a fresh data directory and a fake clock, and hands out typed clients;
+//! [`postgres`] gives each test a scratch PostgreSQL schema. Logs stay silent unless
+//! `TEST_LOG=1`.
+
+#![allow(clippy::expect_used, clippy::missing_panics_doc, reason = "test support: a failed setup should stop the test loudly")]
+
+pub mod clock;
+pub mod postgres;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parley_api::accounts::CreateAccountRequest;
+use parley_api::client::Client;
+use parley_server::config::Config;
+use parley_server::{Runtime, Server};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub use clock::FakeClock;
+
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    /// `https://127.0.0.1:<port>`.
+    pub url: String,
+    /// The generated CA the server's certificate chains to.
+    pub ca_pem: String,
+    /// An anonymous client.
+    pub client: Client,
+    /// The server's clock.
+    pub clock: Arc<FakeClock>,
+    /// The configuration it runs with.
+    pub config: Config,
+    data_dir: tempfile::TempDir,
+    shutdown: CancellationToken,
+    server: JoinHandle<()>,
+    next_user: AtomicU64,
+}
+
+/// A signed-up, logged-in user.
+pub struct TestUser {
+    /// Their id.
+    pub id: Uuid,
+    /// Their handle.
+    pub handle: String,
+    /// Their email address.
+    pub email: String,
+    /// Their session token.
+    pub token: String,
+    /// A client sending that token.
+    pub client: Client,
+}
+
+impl TestApp {
+    /// A server on SQLite with the default configuration.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A server whose configuration `customize` may adjust (it starts on SQLite in a fresh
+    /// temporary data directory, on a random port).
+    pub async fn spawn_with(customize: impl FnOnce(&mut Config)) -> Self {
+        init_test_logging();
+        let data_dir = tempfile::tempdir().expect("temporary data directory");
+        let mut config = Config { data_dir: data_dir.path().join("data"), ..Config::default() };
+        config.http.listen = "127.0.0.1:0".parse().expect("loopback address");
+        customize(&mut config);
+        let clock = Arc::new(FakeClock::new());
+        let runtime = Runtime { clock: clock.clone(), master_key: None };
+        let server = Server::build(&config, runtime).await.expect("the test server should start");
+        let url = server.url().expect("bound address");
+        let ca_pem = server.ca_pem().expect("generated certificate").to_owned();
+        let client = Client::new(&url, Some(&ca_pem)).expect("client");
+        let shutdown = server.shutdown_token();
+        let server = tokio::spawn(server.run_until_stopped());
+        Self { url, ca_pem, client, clock, config, data_dir, shutdown, server, next_user: AtomicU64::new(0) }
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.path().join("data")
+    }
+
+    /// A fresh unique handle.
+    pub fn unique_handle(&self, prefix: &str) -> String {
+        let n = self.next_user.fetch_add(1, Ordering::Relaxed);
+        format!("{prefix}{n}_{}", &Uuid::new_v4().simple().to_string()[..6])
+    }
+
+    /// Signs up a new user and logs them in.
+    pub async fn user(&self, prefix: &str) -> TestUser {
+        let handle = self.unique_handle(prefix);
+        let email = format!("{handle}@mail.example.org");
+        let account = self
+            .client
+            .create_account(&CreateAccountRequest { handle: handle.clone(), email: email.clone(), password: PASSWORD.to_owned() })
+            .await
+            .expect("sign-up");
+        let session = self.client.create_session(&handle, PASSWORD).await.expect("login");
+        let client = self.client.authenticated(&session.token);
+        TestUser { id: account.id, handle, email, token: session.token, client }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.shutdown.cancel();
+        self.server.await.expect("the server task should end cleanly");
+        self.data_dir
+    }
+
+    /// A token that cancels the server (to test shutdown while it runs).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+fn init_test_logging() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        // Err only means another test installed it first.
+        tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init().ok();
+    }
+}

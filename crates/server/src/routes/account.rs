@@ -14,9 +14,7 @@ use crate::state::AppState;
 use crate::wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_account))
-        .routes(routes!(get_me))
+    OpenApiRouter::new().routes(routes!(create_account)).routes(routes!(get_me))
 }
 
 /// `POST /v1/accounts`: sign up.
@@ -32,11 +30,7 @@ async fn create_account(
     Json(request): Json<CreateAccountRequest>,
 ) -> Result<Created<AccountResponse>, ApiError> {
     state.check_auth_rate(ip)?;
-    let request = NewAccount {
-        handle: request.handle,
-        email: request.email,
-        password: Secret::new(request.password),
-    };
+    let request = NewAccount { handle: request.handle, email: request.email, password: Secret::new(request.password) };
     let account = state.core.sign_up(request).await?;
     Ok(Created(wire::account(&account)))
 }
@@ -44,10 +38,7 @@ async fn create_account(
 /// `GET /v1/me`: your own profile, email included.
 #[utoipa::path(get, path = "/v1/me", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = MeResponse), AuthErrors, ServerErrors))]
-async fn get_me(
-    State(state): State<AppState>,
-    AuthSession(session): AuthSession,
-) -> Result<Json<MeResponse>, ApiError> {
+async fn get_me(State(state): State<AppState>, AuthSession(session): AuthSession) -> Result<Json<MeResponse>, ApiError> {
     let profile = state.core.profile(&session).await?;
     Ok(Json(wire::me(&profile)))
 }

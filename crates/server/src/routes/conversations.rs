@@ -2,9 +2,7 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use parley_api::conversations::{
-    ConversationPage, ConversationResponse, CreateConversationRequest, ListConversationsQuery,
-};
+use parley_api::conversations::{ConversationPage, ConversationResponse, CreateConversationRequest, ListConversationsQuery};
 use parley_core::OpenConversation;
 use parley_domain::ListingId;
 use parley_domain::page::{ConversationCursor, PageLimit};
@@ -36,22 +34,12 @@ async fn create_conversation(
     AuthSession(session): AuthSession,
     Json(request): Json<CreateConversationRequest>,
 ) -> Result<Response, ApiError> {
-    let listing = request
-        .listing_id
-        .as_deref()
-        .map(ListingId::parse)
-        .transpose()?;
-    let request = OpenConversation {
-        with: request.with,
-        listing,
-        my_role: wire::role_from(request.my_role),
-    };
-    Ok(
-        match state.core.open_conversation(&session, request).await? {
-            Inserted::New(view) => Created(wire::conversation(&view)).into_response(),
-            Inserted::Existing(view) => Json(wire::conversation(&view)).into_response(),
-        },
-    )
+    let listing = request.listing_id.as_deref().map(ListingId::parse).transpose()?;
+    let request = OpenConversation { with: request.with, listing, my_role: wire::role_from(request.my_role) };
+    Ok(match state.core.open_conversation(&session, request).await? {
+        Inserted::New(view) => Created(wire::conversation(&view)).into_response(),
+        Inserted::Existing(view) => Json(wire::conversation(&view)).into_response(),
+    })
 }
 
 /// `GET /v1/conversations`: your conversations, most recent activity first.
@@ -63,18 +51,8 @@ async fn list_conversations(
     AuthSession(session): AuthSession,
     Query(query): Query<ListConversationsQuery>,
 ) -> Result<Json<ConversationPage>, ApiError> {
-    let cursor = query
-        .cursor
-        .as_deref()
-        .map(ConversationCursor::decode)
-        .transpose()?;
+    let cursor = query.cursor.as_deref().map(ConversationCursor::decode).transpose()?;
     let limit = PageLimit::parse(query.limit)?;
-    let (views, next) = state
-        .core
-        .list_conversations(&session, cursor, limit)
-        .await?;
-    Ok(Json(ConversationPage {
-        items: views.iter().map(wire::conversation).collect(),
-        next_cursor: next.map(|c| c.encode()),
-    }))
+    let (views, next) = state.core.list_conversations(&session, cursor, limit).await?;
+    Ok(Json(ConversationPage { items: views.iter().map(wire::conversation).collect(), next_cursor: next.map(|c| c.encode()) }))
 }

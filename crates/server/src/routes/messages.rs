@@ -35,16 +35,11 @@ async fn send_message(
     ParticipantOf(participant): ParticipantOf,
     Json(request): Json<SendMessageRequest>,
 ) -> Result<Response, ApiError> {
-    let request = SendMessage {
-        client_msg_id: ClientMsgId::parse(&request.client_msg_id)?,
-        body: request.body,
-    };
-    Ok(
-        match state.core.send_message(&participant, request).await? {
-            Inserted::New(view) => Created(wire::message(&view)).into_response(),
-            Inserted::Existing(view) => Json(wire::message(&view)).into_response(),
-        },
-    )
+    let request = SendMessage { client_msg_id: ClientMsgId::parse(&request.client_msg_id)?, body: request.body };
+    Ok(match state.core.send_message(&participant, request).await? {
+        Inserted::New(view) => Created(wire::message(&view)).into_response(),
+        Inserted::Existing(view) => Json(wire::message(&view)).into_response(),
+    })
 }
 
 /// `GET /v1/conversations/{id}/messages`: messages, oldest first. No bound: the newest page;
@@ -61,12 +56,6 @@ async fn list_messages(
 ) -> Result<Json<MessagePage>, ApiError> {
     let window = MessageWindow::from_bounds(query.before, query.after)?;
     let limit = PageLimit::parse(query.limit)?;
-    let page = state
-        .core
-        .list_messages(&participant, window, limit)
-        .await?;
-    Ok(Json(MessagePage {
-        items: page.items.iter().map(wire::message).collect(),
-        has_more: page.has_more,
-    }))
+    let page = state.core.list_messages(&participant, window, limit).await?;
+    Ok(Json(MessagePage { items: page.items.iter().map(wire::message).collect(), has_more: page.has_more }))
 }

@@ -34,10 +34,7 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
     }
 }
 
@@ -108,8 +105,5 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// `GET /v1/openapi.json`: this API's OpenAPI 3.1 description.
 #[utoipa::path(get, path = "/v1/openapi.json", tag = "meta", responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object), ServerErrors))]
 async fn get_openapi(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        state.openapi.as_str().to_owned(),
-    )
+    ([(header::CONTENT_TYPE, "application/json; charset=utf-8")], state.openapi.as_str().to_owned())
 }

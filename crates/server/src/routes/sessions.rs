@@ -14,9 +14,7 @@ use crate::state::AppState;
 use crate::wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_session))
-        .routes(routes!(delete_current_session))
+    OpenApiRouter::new().routes(routes!(create_session)).routes(routes!(delete_current_session))
 }
 
 /// `POST /v1/sessions`: log in with a handle or email address and a password.
@@ -32,10 +30,7 @@ async fn create_session(
     Json(request): Json<CreateSessionRequest>,
 ) -> Result<Created<SessionResponse>, ApiError> {
     state.check_auth_rate(ip)?;
-    let issued = state
-        .core
-        .log_in(&request.login, Secret::new(request.password))
-        .await?;
+    let issued = state.core.log_in(&request.login, Secret::new(request.password)).await?;
     Ok(Created(SessionResponse {
         token: issued.token.into_inner(),
         session_id: issued.session.session_id().as_uuid(),
@@ -46,10 +41,7 @@ async fn create_session(
 /// `DELETE /v1/sessions/current`: log out; the token stops working at once.
 #[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions", security(("bearer" = [])),
     responses((status = 204, description = "Logged out"), AuthErrors, ServerErrors))]
-async fn delete_current_session(
-    State(state): State<AppState>,
-    AuthSession(session): AuthSession,
-) -> Result<StatusCode, ApiError> {
+async fn delete_current_session(State(state): State<AppState>, AuthSession(session): AuthSession) -> Result<StatusCode, ApiError> {
     state.core.log_out(&session).await?;
     Ok(StatusCode::NO_CONTENT)
 }

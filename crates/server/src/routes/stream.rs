@@ -25,9 +25,7 @@ use crate::state::AppState;
 use crate::wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(open_stream))
-        .routes(routes!(create_stream_ticket))
+    OpenApiRouter::new().routes(routes!(open_stream)).routes(routes!(create_stream_ticket))
 }
 
 /// Query of `GET /v1/stream`.
@@ -60,15 +58,8 @@ async fn open_stream(
         (None, Some(ticket)) => state.core.redeem_stream_ticket(&ticket).await?,
         _ => return Err(ApiError::code(ProblemCode::Unauthenticated)),
     };
-    let upgrade = upgrade.map_err(|_| {
-        ApiError::detailed(
-            ProblemCode::MalformedRequest,
-            "expected a WebSocket upgrade request",
-        )
-    })?;
-    let slot = state
-        .stream_connections
-        .acquire(session.user_id(), state.stream.max_connections_per_user)?;
+    let upgrade = upgrade.map_err(|_| ApiError::detailed(ProblemCode::MalformedRequest, "expected a WebSocket upgrade request"))?;
+    let slot = state.stream_connections.acquire(session.user_id(), state.stream.max_connections_per_user)?;
     let context = LiveContext {
         core: state.core.clone(),
         events: state.bus.subscribe(session.user_id()),
@@ -77,16 +68,12 @@ async fn open_stream(
     };
     let tasks = state.stream_tasks.clone();
     let limit = state.stream.max_message_bytes;
-    Ok(upgrade
-        .max_message_size(limit)
-        .max_frame_size(limit)
-        .max_write_buffer_size(4 * limit)
-        .on_upgrade(move |socket| {
-            tasks.track_future(async move {
-                let _slot = slot;
-                live::run(socket, context, session).await;
-            })
-        }))
+    Ok(upgrade.max_message_size(limit).max_frame_size(limit).max_write_buffer_size(4 * limit).on_upgrade(move |socket| {
+        tasks.track_future(async move {
+            let _slot = slot;
+            live::run(socket, context, session).await;
+        })
+    }))
 }
 
 /// `POST /v1/stream/tickets`: a single-use ticket (valid 30 seconds) for opening the stream
@@ -98,10 +85,7 @@ async fn create_stream_ticket(
     AuthSession(session): AuthSession,
 ) -> Result<Created<StreamTicketResponse>, ApiError> {
     let grant = state.core.issue_stream_ticket(&session).await?;
-    Ok(Created(StreamTicketResponse {
-        ticket: grant.ticket.into_inner(),
-        expires_at: wire::time(grant.expires_at),
-    }))
+    Ok(Created(StreamTicketResponse { ticket: grant.ticket.into_inner(), expires_at: wire::time(grant.expires_at) }))
 }
 
 /// Browsers always send `Origin` on a WebSocket upgrade; it must be the server's own origin
@@ -112,10 +96,7 @@ fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError>
         return Ok(());
     };
     let origin = origin.to_str().unwrap_or_default();
-    let own = headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .map(|host| format!("https://{host}"));
+    let own = headers.get(header::HOST).and_then(|host| host.to_str().ok()).map(|host| format!("https://{host}"));
     if own.as_deref() == Some(origin) || allowed.iter().any(|a| a == origin) {
         return Ok(());
     }

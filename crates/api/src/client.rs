@@ -1,0 +1,332 @@
+//! A typed client for the Parley API, over HTTPS (reqwest) and WSS (tokio-tungstenite), both on
+//! rustls. The tests, the bench and the CLI share it. It trusts exactly the CA it is given
+//! (or the platform's roots when none is), and never puts a session token in a URL.
+
+use std::sync::Arc;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use reqwest::{Method, StatusCode};
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, ServerName};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
+use uuid::Uuid;
+
+use crate::accounts::{AccountResponse, CreateAccountRequest, CreateSessionRequest, MeResponse, SessionResponse, StreamTicketResponse};
+use crate::conversations::{ConversationPage, ConversationResponse, CreateConversationRequest, ListConversationsQuery};
+use crate::messages::{ListMessagesQuery, MessagePage, MessageResponse, SendMessageRequest};
+use crate::problem::Problem;
+use crate::stream::{ClientFrame, ServerFrame};
+
+/// What a call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with a problem body.
+    #[error("{} {:?}", .0.status, .0.code)]
+    Problem(Problem),
+    /// The request could not be made or its answer read.
+    #[error("transport: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// The server answered something that is not the documented shape.
+    #[error("unexpected response {status}: {body}")]
+    Unexpected {
+        /// The status.
+        status: u16,
+        /// The body.
+        body: String,
+    },
+    /// The WebSocket failed.
+    #[error("websocket: {0}")]
+    WebSocket(String),
+    /// The client was set up wrongly (bad URL or certificate).
+    #[error("client setup: {0}")]
+    Setup(String),
+}
+
+impl ClientError {
+    /// The problem body, if the server sent one.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            ClientError::Problem(problem) => Some(problem),
+            _ => None,
+        }
+    }
+}
+
+/// A status code with the decoded body.
+pub type WithStatus<T> = (u16, T);
+
+/// A client of one Parley server, optionally logged in.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    tls: Arc<rustls::ClientConfig>,
+    token: Option<String>,
+}
+
+impl Client {
+    /// A client for `base_url` (`https://host:port`), trusting `root_ca_pem` if given.
+    pub fn new(base_url: &str, root_ca_pem: Option<&str>) -> Result<Self, ClientError> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        let mut builder = reqwest::Client::builder().https_only(true).use_rustls_tls();
+        if let Some(pem) = root_ca_pem {
+            for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                let cert = cert.map_err(|e| ClientError::Setup(e.to_string()))?;
+                roots.add(cert).map_err(|e| ClientError::Setup(e.to_string()))?;
+            }
+            let certificate = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|e| ClientError::Setup(e.to_string()))?;
+            builder = builder.tls_certs_only([certificate]);
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ClientError::Setup(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let http = builder.build()?;
+        Ok(Self { http, base: base_url.trim_end_matches('/').to_owned(), tls: Arc::new(tls), token: None })
+    }
+
+    /// The same client, sending `token` as its bearer token.
+    #[must_use]
+    pub fn authenticated(&self, token: &str) -> Self {
+        Self { token: Some(token.to_owned()), ..self.clone() }
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The underlying HTTP client, for requests the typed methods cannot make (tests of bad
+    /// input).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The bearer token in use.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// `GET /healthz`.
+    pub async fn health(&self) -> Result<crate::Health, ClientError> {
+        self.call(Method::GET, "/healthz", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `POST /v1/accounts`.
+    pub async fn create_account(&self, request: &CreateAccountRequest) -> Result<AccountResponse, ClientError> {
+        self.call(Method::POST, "/v1/accounts", Some(request)).await.map(|(_, body)| body)
+    }
+
+    /// `POST /v1/sessions`.
+    pub async fn create_session(&self, login: &str, password: &str) -> Result<SessionResponse, ClientError> {
+        let request = CreateSessionRequest { login: login.to_owned(), password: password.to_owned() };
+        self.call(Method::POST, "/v1/sessions", Some(&request)).await.map(|(_, body)| body)
+    }
+
+    /// `DELETE /v1/sessions/current`.
+    pub async fn delete_current_session(&self) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, "/v1/sessions/current").await
+    }
+
+    /// `GET /v1/me`.
+    pub async fn me(&self) -> Result<MeResponse, ClientError> {
+        self.call(Method::GET, "/v1/me", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `POST /v1/conversations` (201 when opened, 200 when it existed).
+    pub async fn create_conversation(&self, request: &CreateConversationRequest) -> Result<WithStatus<ConversationResponse>, ClientError> {
+        self.call(Method::POST, "/v1/conversations", Some(request)).await
+    }
+
+    /// `GET /v1/conversations`.
+    pub async fn list_conversations(&self, query: &ListConversationsQuery) -> Result<ConversationPage, ClientError> {
+        self.call_with_query(Method::GET, "/v1/conversations", query).await
+    }
+
+    /// `POST /v1/conversations/{id}/messages` (201 when new, 200 for a retry).
+    pub async fn send_message(&self, conversation: Uuid, request: &SendMessageRequest) -> Result<WithStatus<MessageResponse>, ClientError> {
+        self.call(Method::POST, &format!("/v1/conversations/{conversation}/messages"), Some(request)).await
+    }
+
+    /// `GET /v1/conversations/{id}/messages`.
+    pub async fn list_messages(&self, conversation: Uuid, query: &ListMessagesQuery) -> Result<MessagePage, ClientError> {
+        self.call_with_query(Method::GET, &format!("/v1/conversations/{conversation}/messages"), query).await
+    }
+
+    /// `POST /v1/stream/tickets`.
+    pub async fn create_stream_ticket(&self) -> Result<StreamTicketResponse, ClientError> {
+        self.call(Method::POST, "/v1/stream/tickets", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// Opens `/v1/stream` with this client's token in the `Authorization` header.
+    pub async fn open_stream(&self) -> Result<Stream, ClientError> {
+        self.open_stream_with(StreamAuth::Header, &[]).await
+    }
+
+    /// Opens `/v1/stream` with the given credentials and extra headers (e.g. `Origin`).
+    pub async fn open_stream_with(&self, auth: StreamAuth<'_>, headers: &[(&str, &str)]) -> Result<Stream, ClientError> {
+        let authority = self.base.strip_prefix("https://").ok_or_else(|| ClientError::Setup("base URL must be https".into()))?;
+        let mut url = format!("wss://{authority}/v1/stream");
+        if let StreamAuth::Ticket(ticket) = auth {
+            url.push_str("?ticket=");
+            url.push_str(ticket);
+        }
+        let mut request = url.into_client_request().map_err(|e| ClientError::Setup(e.to_string()))?;
+        if let (StreamAuth::Header, Some(token)) = (auth, &self.token) {
+            let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| ClientError::Setup(e.to_string()))?;
+            request.headers_mut().insert("authorization", value);
+        }
+        for (name, value) in headers {
+            let name = tungstenite::http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| ClientError::Setup(e.to_string()))?;
+            request.headers_mut().insert(name, HeaderValue::from_str(value).map_err(|e| ClientError::Setup(e.to_string()))?);
+        }
+        let tcp = TcpStream::connect(authority).await.map_err(|e| ClientError::WebSocket(e.to_string()))?;
+        let host = authority.rsplit_once(':').map_or(authority, |(host, _)| host).trim_matches(|c| c == '[' || c == ']');
+        let name = ServerName::try_from(host.to_owned()).map_err(|e| ClientError::Setup(e.to_string()))?;
+        let tls = TlsConnector::from(Arc::clone(&self.tls)).connect(name, tcp).await.map_err(|e| ClientError::WebSocket(e.to_string()))?;
+        match tokio_tungstenite::client_async(request, tls).await {
+            Ok((socket, _)) => Ok(Stream { socket }),
+            Err(tungstenite::Error::Http(response)) => {
+                let status = response.status().as_u16();
+                let body = response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default().into_owned();
+                Err(serde_json::from_str::<Problem>(&body).map_or(ClientError::Unexpected { status, body }, ClientError::Problem))
+            }
+            Err(error) => Err(ClientError::WebSocket(error.to_string())),
+        }
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<WithStatus<T>, ClientError> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        decode(self.authorize(request).send().await?).await
+    }
+
+    async fn call_with_query<Q: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, query: &Q) -> Result<T, ClientError> {
+        let request = self.http.request(method, format!("{}{path}", self.base)).query(query);
+        decode(self.authorize(request).send().await?).await.map(|(_, body)| body)
+    }
+
+    async fn call_empty(&self, method: Method, path: &str) -> Result<(), ClientError> {
+        let response = self.authorize(self.http.request(method, format!("{}{path}", self.base))).send().await?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        Err(problem_of(response).await)
+    }
+
+    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+}
+
+/// How to authenticate the WebSocket upgrade.
+#[derive(Debug, Clone, Copy)]
+pub enum StreamAuth<'a> {
+    /// The client's token, in the `Authorization` header.
+    Header,
+    /// A ticket from `POST /v1/stream/tickets`, in the query.
+    Ticket(&'a str),
+    /// Nothing (to test refusal).
+    None,
+}
+
+async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<WithStatus<T>, ClientError> {
+    let status = response.status();
+    if !status.is_success() {
+        return Err(problem_of(response).await);
+    }
+    let body = response.text().await?;
+    serde_json::from_str(&body).map(|value| (status.as_u16(), value)).map_err(|_| ClientError::Unexpected { status: status.as_u16(), body })
+}
+
+async fn problem_of(response: reqwest::Response) -> ClientError {
+    let status = response.status();
+    match response.text().await {
+        Ok(body) => {
+            serde_json::from_str::<Problem>(&body).map_or(ClientError::Unexpected { status: status.as_u16(), body }, ClientError::Problem)
+        }
+        Err(error) => ClientError::Transport(error),
+    }
+}
+
+/// An open `/v1/stream` WebSocket.
+pub struct Stream {
+    socket: WebSocketStream<TlsStream<TcpStream>>,
+}
+
+/// What came off the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// A frame.
+    Frame(ServerFrame),
+    /// The server closed the socket, with this code (if any).
+    Closed(Option<u16>),
+}
+
+impl Stream {
+    /// The next frame or the close, skipping WebSocket pings and pongs.
+    pub async fn next_event(&mut self) -> Result<StreamEvent, ClientError> {
+        loop {
+            match self.socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(text.as_str()).map(StreamEvent::Frame).map_err(|e| ClientError::WebSocket(e.to_string()));
+                }
+                Some(Ok(Message::Close(frame))) => return Ok(StreamEvent::Closed(frame.map(|f| u16::from(f.code)))),
+                Some(Ok(_)) => {}
+                Some(Err(error)) => return Err(ClientError::WebSocket(error.to_string())),
+                None => return Ok(StreamEvent::Closed(None)),
+            }
+        }
+    }
+
+    /// The next frame; a close is an error.
+    pub async fn next_frame(&mut self) -> Result<ServerFrame, ClientError> {
+        match self.next_event().await? {
+            StreamEvent::Frame(frame) => Ok(frame),
+            StreamEvent::Closed(code) => Err(ClientError::WebSocket(format!("closed with {code:?}"))),
+        }
+    }
+
+    /// Sends a frame.
+    pub async fn send(&mut self, frame: &ClientFrame) -> Result<(), ClientError> {
+        let text = serde_json::to_string(frame).map_err(|e| ClientError::WebSocket(e.to_string()))?;
+        self.send_raw(Message::Text(text.into())).await
+    }
+
+    /// Sends any WebSocket message (tests of bad frames).
+    pub async fn send_raw(&mut self, message: Message) -> Result<(), ClientError> {
+        self.socket.send(message).await.map_err(|e| ClientError::WebSocket(e.to_string()))
+    }
+
+    /// Closes the socket normally.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        let frame = CloseFrame { code: tungstenite::protocol::frame::coding::CloseCode::Normal, reason: "bye".into() };
+        self.socket.close(Some(frame)).await.map_err(|e| ClientError::WebSocket(e.to_string()))
+    }
+}
+
+/// Whether a status code is a success, for callers holding raw responses.
+pub fn is_success(status: u16) -> bool {
+    StatusCode::from_u16(status).is_ok_and(|s| s.is_success())
+}

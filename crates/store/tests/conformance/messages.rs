@@ -1,0 +1,107 @@
+use parley_domain::page::{MessageWindow, PageLimit};
+use parley_domain::{ClientMsgId, MessageId};
+use parley_store::{Inserted, NewMessage, StoreError};
+
+use super::*;
+
+fn message(conversation: ConversationId, author: UserId, client_id: &str, at_millis: i64) -> NewMessage {
+    NewMessage {
+        id: MessageId::from_uuid(Uuid::now_v7()),
+        conversation_id: conversation,
+        author,
+        client_msg_id: ClientMsgId::parse(client_id).unwrap(),
+        body: Sealed::from_bytes(client_id.as_bytes().to_vec()),
+        created_at: at(at_millis),
+    }
+}
+
+async fn deal(backend: &Backend) -> (ConversationId, UserId, UserId) {
+    let buyer = user(backend, "buyer").await;
+    let seller = user(backend, "seller").await;
+    let record = backend.store.insert_conversation(&conversation(buyer, seller, Some("l1"), 0)).await.unwrap().into_inner();
+    (record.conversation.id, buyer, seller)
+}
+
+#[tokio::test]
+async fn appends_number_messages_and_retries_return_the_original() {
+    on_both_backends("msg_append", |backend| async move {
+        let (conversation_id, buyer, seller) = deal(&backend).await;
+        let first = backend.store.append_message(&message(conversation_id, buyer, "c1", 10)).await.unwrap();
+        let Inserted::New(first) = first else { panic!("new") };
+        assert_eq!(first.seq.value(), 1);
+        let second = backend.store.append_message(&message(conversation_id, seller, "c1", 20)).await.unwrap().into_inner();
+        assert_eq!(second.seq.value(), 2, "client ids are per author");
+        let retry = backend.store.append_message(&message(conversation_id, buyer, "c1", 30)).await.unwrap();
+        assert_eq!(retry, Inserted::Existing(first.clone()));
+        let third = backend.store.append_message(&message(conversation_id, buyer, "c2", 40)).await.unwrap().into_inner();
+        assert_eq!(third.seq.value(), 3, "a retry consumes no sequence number");
+        let stored = backend.store.conversation(conversation_id).await.unwrap().unwrap().conversation;
+        assert_eq!(stored.last_seq.value(), 3);
+        assert_eq!(stored.last_activity_at, at(40));
+        let found = backend.store.message_by_client_msg_id(conversation_id, buyer, &ClientMsgId::parse("c2").unwrap()).await.unwrap();
+        assert_eq!(found, Some(third));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_sends_and_retries_stay_gap_free_and_unique() {
+    on_both_backends("msg_concurrent", |backend| async move {
+        let (conversation_id, buyer, seller) = deal(&backend).await;
+        let mut tasks = Vec::new();
+        for n in 0..30 {
+            let store = Arc::clone(&backend.store);
+            let author = if n % 2 == 0 { buyer } else { seller };
+            // Every message is sent three times at once, as a flaky client would.
+            for _ in 0..3 {
+                let store = Arc::clone(&store);
+                let new = message(conversation_id, author, &format!("m{n}"), n);
+                tasks.push(tokio::spawn(async move { store.append_message(&new).await.unwrap().into_inner() }));
+            }
+        }
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
+        }
+        for triple in results.chunks(3) {
+            assert!(triple.iter().all(|r| r.id == triple[0].id && r.seq == triple[0].seq), "retries agree");
+        }
+        let page = backend.store.messages(conversation_id, MessageWindow::Latest, PageLimit::parse(Some(100)).unwrap()).await.unwrap();
+        let seqs: Vec<i64> = page.iter().map(|m| m.seq.value()).collect();
+        assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn windows_page_backwards_and_forwards() {
+    on_both_backends("msg_windows", |backend| async move {
+        let (conversation_id, buyer, _) = deal(&backend).await;
+        for n in 1..=10 {
+            backend.store.append_message(&message(conversation_id, buyer, &format!("m{n}"), n)).await.unwrap();
+        }
+        let seqs = |records: Vec<parley_store::MessageRecord>| records.iter().map(|m| m.seq.value()).collect::<Vec<_>>();
+        let limit = PageLimit::parse(Some(4)).unwrap();
+        let latest = backend.store.messages(conversation_id, MessageWindow::Latest, limit).await.unwrap();
+        assert_eq!(seqs(latest), vec![7, 8, 9, 10]);
+        let before = backend.store.messages(conversation_id, MessageWindow::Before(Seq::new(7).unwrap()), limit).await.unwrap();
+        assert_eq!(seqs(before), vec![3, 4, 5, 6]);
+        let after = backend.store.messages(conversation_id, MessageWindow::After(Seq::new(2).unwrap()), limit).await.unwrap();
+        assert_eq!(seqs(after), vec![3, 4, 5, 6]);
+        let none = backend.store.messages(conversation_id, MessageWindow::After(Seq::new(10).unwrap()), limit).await.unwrap();
+        assert!(none.is_empty());
+        let other = backend.store.messages(ConversationId::from_uuid(Uuid::now_v7()), MessageWindow::Latest, limit).await.unwrap();
+        assert!(other.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn appending_to_a_missing_conversation_fails_cleanly() {
+    on_both_backends("msg_missing", |backend| async move {
+        let author = user(&backend, "lonely").await;
+        let result = backend.store.append_message(&message(ConversationId::from_uuid(Uuid::now_v7()), author, "c1", 0)).await;
+        assert!(matches!(result, Err(StoreError::NotFound("conversation"))), "{result:?}");
+    })
+    .await;
+}

@@ -1,0 +1,56 @@
+use parley_domain::{SessionId, TokenHash};
+use parley_store::{SessionRecord, StreamTicket};
+
+use super::*;
+
+fn session(user: UserId, token: u8) -> SessionRecord {
+    SessionRecord {
+        id: SessionId::from_uuid(Uuid::now_v7()),
+        user_id: user,
+        token_hash: TokenHash([token; 32]),
+        created_at: at(0),
+        last_seen_at: at(0),
+        expires_at: at(3_600_000),
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_found_touched_and_deleted() {
+    on_both_backends("sessions", |backend| async move {
+        let user = user(&backend, "alice").await;
+        let record = session(user, 1);
+        backend.store.insert_session(&record).await.unwrap();
+        assert_eq!(backend.store.session_by_token(&TokenHash([1; 32])).await.unwrap(), Some(record.clone()));
+        assert_eq!(backend.store.session_by_id(record.id).await.unwrap(), Some(record.clone()));
+        assert!(backend.store.session_by_token(&TokenHash([2; 32])).await.unwrap().is_none());
+
+        backend.store.touch_session(record.id, at(5_000)).await.unwrap();
+        backend.store.touch_session(record.id, at(1_000)).await.unwrap();
+        let touched = backend.store.session_by_id(record.id).await.unwrap().unwrap();
+        assert_eq!(touched.last_seen_at, at(5_000), "last seen never moves backwards");
+
+        assert!(backend.store.delete_session(record.id).await.unwrap());
+        assert!(!backend.store.delete_session(record.id).await.unwrap());
+        assert!(backend.store.session_by_token(&TokenHash([1; 32])).await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stream_tickets_are_taken_once_and_die_with_their_session() {
+    on_both_backends("tickets", |backend| async move {
+        let user = user(&backend, "alice").await;
+        let record = session(user, 1);
+        backend.store.insert_session(&record).await.unwrap();
+        let ticket = StreamTicket { hash: TokenHash([9; 32]), session_id: record.id, expires_at: at(30_000) };
+        backend.store.insert_stream_ticket(&ticket).await.unwrap();
+        assert_eq!(backend.store.take_stream_ticket(&ticket.hash).await.unwrap(), Some(ticket.clone()));
+        assert_eq!(backend.store.take_stream_ticket(&ticket.hash).await.unwrap(), None);
+
+        let second = StreamTicket { hash: TokenHash([8; 32]), ..ticket };
+        backend.store.insert_stream_ticket(&second).await.unwrap();
+        backend.store.delete_session(record.id).await.unwrap();
+        assert_eq!(backend.store.take_stream_ticket(&second.hash).await.unwrap(), None);
+    })
+    .await;
+}

@@ -1,0 +1,58 @@
+//! Scratch PostgreSQL schemas: each test gets its own, dropped afterwards. The server is found
+//! at `PARLEY_TEST_DATABASE_URL` (default: the local one, database `test`). When it cannot be
+//! reached the PostgreSQL tests are skipped with a note, except under `CI=true`, where that
+//! is a failure: CI must run them.
+
+use parley_store::StoreLocation;
+use sqlx::Connection as _;
+
+/// The server the PostgreSQL tests use.
+pub fn url() -> String {
+    std::env::var("PARLEY_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A schema of its own for one test.
+pub struct ScratchSchema {
+    /// Its name.
+    pub name: String,
+    url: String,
+}
+
+impl ScratchSchema {
+    /// A fresh schema name on a reachable server, or `None` (skip) when the server is down and
+    /// this is not CI.
+    pub async fn create(label: &str) -> Option<Self> {
+        let url = url();
+        match sqlx::PgConnection::connect(&url).await {
+            Ok(connection) => {
+                connection.close().await.ok();
+            }
+            Err(error) => {
+                assert!(std::env::var("CI").as_deref() != Ok("true"), "PostgreSQL at {url} is unreachable and CI=true: {error}");
+                eprintln!("skipping PostgreSQL test {label}: {error}");
+                return None;
+            }
+        }
+        let name = format!("t_{label}_{}", uuid::Uuid::new_v4().simple());
+        Some(Self { name, url })
+    }
+
+    /// The store location of this schema (the store creates it on first connect).
+    pub fn location(&self) -> StoreLocation {
+        StoreLocation::Postgres { url: self.url.clone(), schema: Some(self.name.clone()) }
+    }
+
+    /// The server URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Drops the schema and everything in it.
+    pub async fn drop_schema(self) {
+        if let Ok(mut connection) = sqlx::PgConnection::connect(&self.url).await {
+            let ddl = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+            sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)).execute(&mut connection).await.ok();
+            connection.close().await.ok();
+        }
+    }
+}
