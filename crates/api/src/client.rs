@@ -31,7 +31,7 @@ use crate::stream::{ClientFrame, ServerFrame};
 pub enum ClientError {
     /// The server answered with a problem body.
     #[error("{} {:?}", .0.status, .0.code)]
-    Problem(Problem),
+    Problem(Box<Problem>),
     /// The request could not be made or its answer read.
     #[error("transport: {0}")]
     Transport(#[from] reqwest::Error),
@@ -55,7 +55,7 @@ impl ClientError {
     /// The problem body, if the server sent one.
     pub fn problem(&self) -> Option<&Problem> {
         match self {
-            ClientError::Problem(problem) => Some(problem),
+            ClientError::Problem(problem) => Some(problem.as_ref()),
             _ => None,
         }
     }
@@ -200,7 +200,8 @@ impl Client {
             Err(tungstenite::Error::Http(response)) => {
                 let status = response.status().as_u16();
                 let body = response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default().into_owned();
-                Err(serde_json::from_str::<Problem>(&body).map_or(ClientError::Unexpected { status, body }, ClientError::Problem))
+                Err(serde_json::from_str::<Problem>(&body)
+                    .map_or(ClientError::Unexpected { status, body }, |p| ClientError::Problem(Box::new(p))))
             }
             Err(error) => Err(ClientError::WebSocket(error.to_string())),
         }
@@ -263,9 +264,8 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<With
 async fn problem_of(response: reqwest::Response) -> ClientError {
     let status = response.status();
     match response.text().await {
-        Ok(body) => {
-            serde_json::from_str::<Problem>(&body).map_or(ClientError::Unexpected { status: status.as_u16(), body }, ClientError::Problem)
-        }
+        Ok(body) => serde_json::from_str::<Problem>(&body)
+            .map_or(ClientError::Unexpected { status: status.as_u16(), body }, |p| ClientError::Problem(Box::new(p))),
         Err(error) => ClientError::Transport(error),
     }
 }

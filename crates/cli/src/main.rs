@@ -1,5 +1,6 @@
 //! The `parley` binary: thin by design. It parses arguments, loads the configuration and hands
 //! over to `parley-server`.
+#![allow(clippy::doc_markdown, reason = "doc comments here are the help text of the CLI, read as plain text")]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

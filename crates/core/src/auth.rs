@@ -22,20 +22,20 @@ const TOUCH_GRANULARITY: Duration = Duration::from_secs(60);
 /// Proof that the caller holds a valid session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
-    user_id: UserId,
-    session_id: SessionId,
+    user: UserId,
+    id: SessionId,
     expires_at: Timestamp,
 }
 
 impl Session {
     /// The user.
     pub fn user_id(&self) -> UserId {
-        self.user_id
+        self.user
     }
 
     /// The session.
     pub fn session_id(&self) -> SessionId {
-        self.session_id
+        self.id
     }
 
     /// When it ends at the latest.
@@ -73,9 +73,10 @@ impl Parley {
         };
         let hasher = self.hasher.clone();
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        let verified = tokio::task::spawn_blocking(move || match stored {
-            Some(hash) => hasher.verify(password.expose(), &hash),
-            None => {
+        let verified = tokio::task::spawn_blocking(move || {
+            if let Some(hash) = stored {
+                hasher.verify(password.expose(), &hash)
+            } else {
                 hasher.verify_dummy(password.expose());
                 false
             }
@@ -97,7 +98,7 @@ impl Parley {
         };
         self.store.insert_session(&record).await?;
         tracing::info!(user_id = %user.id, session_id = %record.id, "session opened");
-        Ok(IssuedSession { token: token.secret, session: self.session_of(&record) })
+        Ok(IssuedSession { token: token.secret, session: session_of(&record) })
     }
 
     /// The session a bearer token stands for, if it is valid now. Expired sessions are
@@ -110,9 +111,9 @@ impl Parley {
     /// Ends the session for good: its token stops working everywhere at once, and live
     /// connections of the session are closed.
     pub async fn log_out(&self, session: &Session) -> Result<(), CoreError> {
-        self.store.delete_session(session.session_id).await?;
-        tracing::info!(user_id = %session.user_id, session_id = %session.session_id, "session closed");
-        self.session_ended(session.user_id, session.session_id);
+        self.store.delete_session(session.id).await?;
+        tracing::info!(user_id = %session.user, session_id = %session.id, "session closed");
+        self.session_ended(session.user, session.id);
         Ok(())
     }
 
@@ -121,7 +122,7 @@ impl Parley {
     pub async fn issue_stream_ticket(&self, session: &Session) -> Result<StreamTicketGrant, CoreError> {
         let ticket = BearerToken::generate(STREAM_TICKET_PREFIX)?;
         let expires_at = self.clock.now().plus(self.settings.stream_ticket_ttl);
-        let record = StreamTicket { hash: ticket.hash, session_id: session.session_id, expires_at };
+        let record = StreamTicket { hash: ticket.hash, session_id: session.id, expires_at };
         self.store.insert_stream_ticket(&record).await?;
         Ok(StreamTicketGrant { ticket: ticket.secret, expires_at })
     }
@@ -138,7 +139,7 @@ impl Parley {
 
     /// Re-checks a session that a long-lived connection holds: still there, not expired.
     pub async fn revalidate(&self, session: &Session) -> Result<Session, CoreError> {
-        let record = self.store.session_by_id(session.session_id).await?.ok_or(CoreError::Unauthenticated)?;
+        let record = self.store.session_by_id(session.id).await?.ok_or(CoreError::Unauthenticated)?;
         self.check_session(record).await
     }
 
@@ -153,10 +154,10 @@ impl Parley {
         if now.since(record.last_seen_at) >= TOUCH_GRANULARITY {
             self.store.touch_session(record.id, now).await?;
         }
-        Ok(self.session_of(&record))
+        Ok(session_of(&record))
     }
+}
 
-    fn session_of(&self, record: &SessionRecord) -> Session {
-        Session { user_id: record.user_id, session_id: record.id, expires_at: record.expires_at }
-    }
+fn session_of(record: &SessionRecord) -> Session {
+    Session { user: record.user_id, id: record.id, expires_at: record.expires_at }
 }

@@ -2,6 +2,7 @@
 //! before they reach the store, and opened only for a [`Participant`].
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use parley_crypto::Dek;
 use parley_domain::page::{MessageWindow, PageLimit};
@@ -73,7 +74,7 @@ impl Parley {
             Inserted::New(record) => {
                 let parties = participant.record().conversation.parties();
                 self.events.publish(Event::MessageAppended { recipients: parties, conversation, seq: record.seq });
-                Ok(Inserted::New(self.view(participant, record, body)))
+                Ok(Inserted::New(view(participant, record, body)))
             }
             Inserted::Existing(record) => self.replayed(participant, record, &body).await,
         }
@@ -100,12 +101,12 @@ impl Parley {
         let mut keys: HashMap<UserId, Dek> = HashMap::new();
         let mut items = Vec::with_capacity(records.len());
         for record in records {
-            if !keys.contains_key(&record.author) {
-                keys.insert(record.author, self.message_key(participant, record.author).await?);
-            }
-            let dek = keys.get(&record.author).ok_or_else(|| CoreError::Internal("message key vanished".into()))?;
+            let dek = match keys.entry(record.author) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => entry.insert(self.message_key(participant, record.author).await?),
+            };
             let body = open_body(dek, &record)?;
-            items.push(self.view(participant, record, body));
+            items.push(view(participant, record, body));
         }
         Ok(MessagePage { items, has_more })
     }
@@ -116,34 +117,34 @@ impl Parley {
         if &stored != body {
             return Err(CoreError::ClientMsgIdReused);
         }
-        Ok(Inserted::Existing(self.view(participant, record, stored)))
+        Ok(Inserted::Existing(view(participant, record, stored)))
     }
 
     async fn message_key(&self, participant: &Participant, author: UserId) -> Result<Dek, CoreError> {
         let scope = KeyScope::MessageAuthor { conversation: participant.conversation_id(), author };
         self.keys.existing_dek(&scope).await?.ok_or_else(|| CoreError::Internal("message key missing".into()))
     }
+}
 
-    fn view(&self, participant: &Participant, record: MessageRecord, body: MessageBody) -> MessageView {
-        let viewer = participant.session().user_id();
-        let conversation = &participant.record().conversation;
-        let author_handle = match conversation.role_of(record.author) {
-            Some(parley_domain::Role::Buyer) => participant.record().buyer_handle.clone(),
-            _ => participant.record().seller_handle.clone(),
-        };
-        MessageView {
-            mine: record.author == viewer,
-            author_handle,
-            message: Message {
-                id: record.id,
-                conversation_id: record.conversation_id,
-                seq: record.seq,
-                author: record.author,
-                client_msg_id: record.client_msg_id,
-                body,
-                created_at: record.created_at,
-            },
-        }
+fn view(participant: &Participant, record: MessageRecord, body: MessageBody) -> MessageView {
+    let viewer = participant.session().user_id();
+    let conversation = &participant.record().conversation;
+    let author_handle = match conversation.role_of(record.author) {
+        Some(parley_domain::Role::Buyer) => participant.record().buyer_handle.clone(),
+        _ => participant.record().seller_handle.clone(),
+    };
+    MessageView {
+        mine: record.author == viewer,
+        author_handle,
+        message: Message {
+            id: record.id,
+            conversation_id: record.conversation_id,
+            seq: record.seq,
+            author: record.author,
+            client_msg_id: record.client_msg_id,
+            body,
+            created_at: record.created_at,
+        },
     }
 }
 

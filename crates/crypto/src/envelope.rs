@@ -120,7 +120,7 @@ impl Kek {
         let mut id_input = Zeroizing::new(b"parley kek id v1:".to_vec());
         id_input.extend_from_slice(material.0.as_slice());
         let fingerprint = digest::digest(&digest::SHA256, &id_input);
-        let id = fingerprint.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let id = fingerprint.as_ref()[..8].iter().map(|byte| format!("{byte:02x}")).collect::<Vec<_>>().concat();
         Ok(Self { id, key: AeadKey::new(material.0.as_slice())? })
     }
 

@@ -40,7 +40,8 @@ impl PasswordHasher {
             .map_err(|e| CryptoError::PasswordHashing(e.to_string()))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let mut hasher = Self { argon2, dummy_hash: String::new() };
-        hasher.dummy_hash = hasher.hash(&random_bytes::<16>()?.iter().map(|b| format!("{b:02x}")).collect::<String>())?.0;
+        let dummy_password = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, random_bytes::<16>()?);
+        hasher.dummy_hash = hasher.hash(&dummy_password)?.0;
         Ok(hasher)
     }
 

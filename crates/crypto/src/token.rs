@@ -55,7 +55,7 @@ mod tests {
     fn sha256_matches_the_fips_180_example() {
         let hash = BearerToken::hash("abc");
         let expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        let hex: String = hash.0.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hash.0.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().concat();
         assert_eq!(hex, expected);
     }
 }

@@ -16,6 +16,7 @@ pub enum Role {
 
 impl Role {
     /// The other side of the deal.
+    #[must_use]
     pub const fn opposite(self) -> Self {
         match self {
             Role::Buyer => Role::Seller,

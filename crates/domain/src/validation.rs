@@ -1,7 +1,7 @@
 //! The one error type for values that fail validation: it names the field and the rule, and
 //! never echoes the rejected value (which may be a password or an email address).
 
-/// A value was rejected. `field` is the input field, `reason` a stable snake_case rule name.
+/// A value was rejected. `field` is the input field, `reason` a stable `snake_case` rule name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
 pub struct ValidationError {

@@ -34,14 +34,14 @@ pub async fn problem_body(request: Request, next: Next) -> Response {
         }
         None => return response,
     };
-    render(response, Problem { request_id, ..problem })
+    render(response, &Problem { request_id, ..problem })
 }
 
-fn render(response: Response, problem: Problem) -> Response {
+fn render(response: Response, problem: &Problem) -> Response {
     let (mut parts, _) = response.into_parts();
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json; charset=utf-8"));
     parts.headers.remove(header::CONTENT_LENGTH);
-    match serde_json::to_vec(&problem) {
+    match serde_json::to_vec(problem) {
         Ok(body) => HttpResponse::from_parts(parts, axum::body::Body::from(body)),
         Err(_) => parts.status.into_response(),
     }

@@ -17,6 +17,8 @@ use crate::traits::StoreDiagnostics;
 
 type Db = sqlx::Sqlite;
 
+// The shared SQL is compiled once per backend on purpose: each copy sees its own `Db`.
+#[allow(clippy::duplicate_mod, reason = "one SQL source, instantiated for each backend")]
 #[path = "sql_shared.rs"]
 mod shared;
 

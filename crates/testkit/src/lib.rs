@@ -70,6 +70,10 @@ impl TestApp {
         let data_dir = tempfile::tempdir().expect("temporary data directory");
         let mut config = Config { data_dir: data_dir.path().join("data"), ..Config::default() };
         config.http.listen = "127.0.0.1:0".parse().expect("loopback address");
+        // Every test user signs up and logs in from 127.0.0.1: the per-IP budget is raised
+        // here, and the rate-limit tests set their own.
+        config.http.auth_attempts_burst = 10_000;
+        config.http.auth_attempts_per_minute = 10_000;
         customize(&mut config);
         let clock = Arc::new(FakeClock::new());
         let runtime = Runtime { clock: clock.clone(), master_key: None };

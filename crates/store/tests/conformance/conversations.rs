@@ -43,7 +43,7 @@ async fn conversation_pages_are_newest_first_without_gaps_or_repeats() {
             expected.push(record.conversation);
         }
         backend.store.insert_conversation(&conversation(stranger, user(&backend, "xx9").await, None, 100)).await.unwrap();
-        expected.sort_by(|a, b| (b.last_activity_at, b.id).cmp(&(a.last_activity_at, a.id)));
+        expected.sort_by_key(|c| std::cmp::Reverse((c.last_activity_at, c.id)));
 
         let mut seen = Vec::new();
         let mut cursor = None;

@@ -1,6 +1,14 @@
 //! The store conformance suite: every test is written once against the store traits and run
 //! on SQLite (a fresh file per test) and on PostgreSQL (a fresh schema per test).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::missing_panics_doc,
+    clippy::print_stdout,
+    reason = "test code: a failed step should stop the test loudly"
+)]
+
 mod conversations;
 mod keys;
 mod messages;

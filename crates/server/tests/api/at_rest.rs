@@ -1,0 +1,108 @@
+//! The test of record for encryption at rest: after a chat, the raw database files (SQLite
+//! main file and WAL; a PostgreSQL dump) hold no message text, no email address and no key.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use parley_testkit::TestApp;
+use parley_testkit::postgres::ScratchSchema;
+use uuid::Uuid;
+
+use crate::helpers::{open_conversation, send};
+
+/// What a chat leaves behind: the secrets that must not appear, and a handle that must
+/// (proving the search would find plain text if it were there).
+struct Chat {
+    secrets: Vec<(String, Vec<u8>)>,
+    handle: String,
+}
+
+async fn chat(app: &TestApp) -> Chat {
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let conversation = open_conversation(&buyer, &seller, "camera-9").await;
+    let canary = format!("PARLEYCANARY{}", Uuid::new_v4().simple());
+    let word = "quixotically";
+    let first = format!("Hi! My address is 221B Baker Street, {word} {canary}");
+    let second = "Card 4111 1111 1111 1111, phone +44 20 7946 0958";
+    send(&buyer, conversation.id, &first).await;
+    send(&seller, conversation.id, second).await;
+    let mut secrets = vec![
+        ("first body".to_owned(), first.into_bytes()),
+        ("second body".to_owned(), second.as_bytes().to_vec()),
+        ("canary".to_owned(), canary.as_bytes().to_vec()),
+        ("canary as UTF-16".to_owned(), canary.encode_utf16().flat_map(u16::to_le_bytes).collect()),
+        ("canary as base64".to_owned(), base64::engine::general_purpose::STANDARD.encode(&canary).into_bytes()),
+        ("distinctive word".to_owned(), word.as_bytes().to_vec()),
+        ("buyer email".to_owned(), buyer.email.into_bytes()),
+        ("seller email".to_owned(), seller.email.into_bytes()),
+        ("buyer token".to_owned(), buyer.token.into_bytes()),
+        ("password".to_owned(), parley_testkit::PASSWORD.as_bytes().to_vec()),
+    ];
+    let master_key_text = std::fs::read_to_string(app.data_dir().join("master.key")).unwrap();
+    let master_key = base64::engine::general_purpose::STANDARD.decode(master_key_text.trim()).unwrap();
+    secrets.push(("master key".to_owned(), master_key));
+    secrets.push(("master key text".to_owned(), master_key_text.trim().as_bytes().to_vec()));
+    Chat { secrets, handle: buyer.handle }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+fn assert_clean(label: &str, bytes: &[u8], chat: &Chat) {
+    for (name, secret) in &chat.secrets {
+        assert!(!contains(bytes, secret), "{label} contains the {name} in clear");
+    }
+}
+
+fn database_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for name in ["parley.db", "parley.db-wal", "keys.db", "keys.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.join(name)) {
+            files.push((name.to_owned(), bytes));
+        }
+    }
+    files
+}
+
+#[tokio::test]
+async fn sqlite_files_hold_no_plaintext_while_running_or_after_shutdown() {
+    let app = TestApp::spawn().await;
+    let chat = chat(&app).await;
+    let running = database_files(&app.data_dir());
+    assert!(running.iter().any(|(name, _)| name == "parley.db-wal"), "the WAL is part of the check");
+    assert!(running.iter().any(|(_, bytes)| contains(bytes, chat.handle.as_bytes())), "control: handles are stored in clear");
+    for (name, bytes) in &running {
+        assert_clean(name, bytes, &chat);
+    }
+    let data_dir = app.data_dir();
+    let kept = app.stop().await;
+    for (name, bytes) in database_files(&data_dir) {
+        assert_clean(&format!("{name} after shutdown"), &bytes, &chat);
+    }
+    drop(kept);
+}
+
+#[tokio::test]
+async fn a_postgres_dump_holds_no_plaintext() {
+    let Some(data) = ScratchSchema::create("at_rest").await else { return };
+    let Some(keys) = ScratchSchema::create("at_rest_keys").await else { return };
+    let (data_schema, key_schema, url) = (data.name.clone(), keys.name.clone(), data.url().to_owned());
+    let app = TestApp::spawn_with(|config| {
+        config.database_url = url.clone();
+        config.database_schema = data_schema.clone();
+        config.key_store_url = url.clone();
+        config.key_store_schema = key_schema.clone();
+    })
+    .await;
+    let chat = chat(&app).await;
+    let dump = std::process::Command::new("pg_dump").args(["--schema", &data_schema, "--dbname", &url]).output().expect("pg_dump runs");
+    assert!(dump.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&dump.stderr));
+    assert!(contains(&dump.stdout, chat.handle.as_bytes()), "control: the dump holds the handles");
+    assert!(contains(&dump.stdout, b"messages"), "control: the dump holds the messages table");
+    assert!(!contains(&dump.stdout, b"data_keys"), "the data dump must carry no keys");
+    assert_clean("the PostgreSQL dump", &dump.stdout, &chat);
+    app.stop().await;
+    data.drop_schema().await;
+    keys.drop_schema().await;
+}
