@@ -13,7 +13,8 @@ pub fn init(config: &LogConfig) {
         .or_else(|| std::env::var("RUST_LOG").ok())
         .and_then(|spec| EnvFilter::try_new(spec).ok())
         .unwrap_or_else(|| EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new("info")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true);
+    // Logs go to stderr: stdout is the output of commands such as `parley config show`.
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true).with_writer(std::io::stderr);
     // Err only means a subscriber is already installed (tests): keep that one.
     drop(match config.format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

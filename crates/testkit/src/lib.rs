@@ -79,7 +79,11 @@ impl TestApp {
         let runtime = Runtime { clock: clock.clone(), master_key: None };
         let server = Server::build(&config, runtime).await.expect("the test server should start");
         let url = server.url().expect("bound address");
-        let ca_pem = server.ca_pem().expect("generated certificate").to_owned();
+        // A generated certificate chains to the generated CA; a configured one is trusted as is.
+        let ca_pem = match server.ca_pem() {
+            Some(ca) => ca.to_owned(),
+            None => std::fs::read_to_string(&config.tls.cert_path).expect("the configured certificate"),
+        };
         let client = Client::new(&url, Some(&ca_pem)).expect("client");
         let shutdown = server.shutdown_token();
         let server = tokio::spawn(server.run_until_stopped());

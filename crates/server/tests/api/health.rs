@@ -103,3 +103,22 @@ async fn a_client_that_never_sends_headers_is_cut_off() {
     let read = tokio::time::timeout(std::time::Duration::from_secs(5), tls.read(&mut buffer)).await;
     assert!(read.is_ok(), "the server kept a silent connection open");
 }
+
+#[tokio::test]
+async fn a_configured_certificate_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "operator-provided");
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let app = TestApp::spawn_with(|config| {
+        config.tls.cert_path = cert_path.clone();
+        config.tls.key_path = key_path.clone();
+    })
+    .await;
+    assert_eq!(app.client.health().await.unwrap().status, "ok");
+    assert!(!app.data_dir().join("tls").exists(), "nothing is generated when a certificate is given");
+}

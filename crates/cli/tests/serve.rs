@@ -1,0 +1,162 @@
+//! The `parley` binary as a newcomer and an operator meet it: `parley serve` with no
+//! configuration in an empty directory, a chat through it, a clean stop on SIGTERM; and the
+//! logs of all that, at debug level, checked for the secrets and content that went through.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed step should stop the test loudly")]
+
+use std::io::{BufRead as _, BufReader};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use parley_api::accounts::CreateAccountRequest;
+use parley_api::client::Client;
+use parley_api::conversations::{CreateConversationRequest, Role};
+use parley_api::messages::SendMessageRequest;
+use parley_api::stream::ServerFrame;
+
+const PARLEY: &str = env!("CARGO_BIN_EXE_parley");
+
+/// Starts `parley serve` in `dir` and returns it with its URL, read from its first lines.
+fn start(dir: &Path) -> (Child, String, std::thread::JoinHandle<Vec<String>>) {
+    let mut child = Command::new(PARLEY)
+        .arg("serve")
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PARLEY_HTTP__LISTEN", "127.0.0.1:0")
+        .env("PARLEY_LOG", "debug")
+        .env("PARLEY_LOG__FORMAT", "json")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("parley starts");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("parley printed its URL before exiting").unwrap();
+        if let Some(url) = line.strip_prefix("Parley is listening on ") {
+            break url.trim().to_owned();
+        }
+    };
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect());
+    (child, url, rest)
+}
+
+/// Sends SIGTERM and waits for a clean exit. Async, so the test's own connections keep being
+/// driven (HTTP/2 graceful shutdown waits for the client to answer a PING).
+async fn stop(child: &mut Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "parley exited with {status}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().ok();
+    panic!("parley did not stop within 10 s of SIGTERM");
+}
+
+#[tokio::test]
+async fn serve_starts_from_nothing_chats_and_logs_no_secrets() {
+    rustls::crypto::aws_lc_rs::default_provider().install_default().ok();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url, logs) = start(dir.path());
+
+    let data = dir.path().join("data");
+    assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(data.join("master.key")).unwrap().permissions().mode() & 0o777, 0o600);
+    for file in ["parley.db", "keys.db", "tls/ca.pem", "tls/cert.pem"] {
+        assert!(data.join(file).exists(), "{file} was created");
+    }
+    let ca = std::fs::read_to_string(data.join("tls/ca.pem")).unwrap();
+    let client = Client::new(&url, Some(&ca)).unwrap();
+    assert_eq!(client.health().await.unwrap().status, "ok");
+
+    let canary = format!("LOGCANARY{}", uuid::Uuid::new_v4().simple());
+    let password = "a long canary passphrase";
+    let mut tokens = Vec::new();
+    for handle in ["log_buyer", "log_seller"] {
+        let email = format!("{handle}.{canary}@example.org");
+        client.create_account(&CreateAccountRequest { handle: handle.into(), email, password: password.into() }).await.unwrap();
+        tokens.push(client.create_session(handle, password).await.unwrap().token);
+    }
+    let (buyer, seller) = (client.authenticated(&tokens[0]), client.authenticated(&tokens[1]));
+    let open = CreateConversationRequest { with: "log_seller".into(), listing_id: Some("l1".into()), my_role: Role::Buyer };
+    let conversation = buyer.create_conversation(&open).await.unwrap().1;
+    let mut stream = seller.open_stream().await.unwrap();
+    assert!(matches!(stream.next_frame().await.unwrap(), ServerFrame::Ready { .. }));
+    let body = format!("my address is 10 Downing Street {canary}");
+    buyer.send_message(conversation.id, &SendMessageRequest { client_msg_id: "c1".into(), body: body.clone() }).await.unwrap();
+    assert!(matches!(stream.next_frame().await.unwrap(), ServerFrame::Message { message } if message.body == body));
+    assert!(buyer.create_session("log_buyer", "wrong password").await.is_err());
+    let ticket = seller.create_stream_ticket().await.unwrap().ticket;
+
+    stop(&mut child).await;
+    let logs = logs.join().unwrap().join("\n");
+    assert!(logs.contains("\"request_id\""), "control: request logs were captured");
+    for secret in [canary.as_str(), password, "Downing", &tokens[0], &tokens[1], &ticket] {
+        assert!(!logs.contains(secret), "a secret or message content reached the log: {secret}");
+    }
+    let master_key = std::fs::read_to_string(data.join("master.key")).unwrap();
+    assert!(!logs.contains(master_key.trim()));
+}
+
+#[tokio::test]
+async fn a_restart_reads_the_same_data_with_the_kept_keys() {
+    rustls::crypto::aws_lc_rs::default_provider().install_default().ok();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url, _) = start(dir.path());
+    let ca = std::fs::read_to_string(dir.path().join("data/tls/ca.pem")).unwrap();
+    let client = Client::new(&url, Some(&ca)).unwrap();
+    let request =
+        CreateAccountRequest { handle: "returning".into(), email: "back@example.org".into(), password: "a long passphrase".into() };
+    client.create_account(&request).await.unwrap();
+    stop(&mut child).await;
+
+    let (mut child, url, _) = start(dir.path());
+    let client = Client::new(&url, Some(&ca)).expect("the kept CA still signs the new leaf");
+    let token = client.create_session("back@example.org", "a long passphrase").await.unwrap().token;
+    assert_eq!(client.authenticated(&token).me().await.unwrap().email, "back@example.org");
+    stop(&mut child).await;
+}
+
+#[test]
+fn help_lists_every_command() {
+    let output = Command::new(PARLEY).arg("--help").output().unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for command in ["serve", "config", "openapi"] {
+        assert!(help.contains(command), "{help}");
+    }
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error_not_a_panic() {
+    let output = Command::new(PARLEY).args(["config", "show"]).env("PARLEY_HTTP__LISTEN", "nowhere").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("PARLEY_HTTP__LISTEN") && !stderr.contains("panicked"), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("parley.toml");
+    std::fs::write(&file, "[sessions]\nidle_timeout_secs = 5\n").unwrap();
+    let output = Command::new(PARLEY).args(["--config", file.to_str().unwrap(), "config", "show"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8(output.stderr).unwrap().contains("sessions.idle_timeout_secs"));
+}
+
+#[test]
+fn config_show_prints_the_effective_configuration() {
+    let output = Command::new(PARLEY)
+        .args(["config", "show"])
+        .env("PARLEY_DATABASE_URL", "postgres://parley:hunter2@db.example/parley")
+        .env("PARLEY_LIMITS__SEND_BURST", "7")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let shown = String::from_utf8(output.stdout).unwrap();
+    assert!(shown.contains("send_burst = 7"), "{shown}");
+    assert!(!shown.contains("hunter2"));
+}
