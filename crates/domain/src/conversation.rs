@@ -3,7 +3,7 @@
 use crate::ids::{ConversationId, UserId};
 use crate::message::Seq;
 use crate::time::Timestamp;
-use crate::validation::ValidationError;
+use crate::validation::{ValidationError, check_identifier};
 
 /// The part a user plays in a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,16 +36,7 @@ impl ListingId {
 
     /// Validates a listing id.
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        let reject = |reason| Err(ValidationError::new("listing_id", reason));
-        if input.is_empty() {
-            return reject("empty");
-        }
-        if input.len() > Self::MAX_LEN {
-            return reject("too_long");
-        }
-        if !input.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')) {
-            return reject("invalid_characters");
-        }
+        check_identifier("listing_id", input, Self::MAX_LEN, &['.', '_', ':', '-'])?;
         Ok(Self(input.to_owned()))
     }
 

@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::time::Timestamp;
-use crate::validation::ValidationError;
+use crate::validation::{ValidationError, check_identifier};
 
 /// A message's position in its conversation: 1, 2, 3, ... with no gaps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -39,16 +39,7 @@ impl ClientMsgId {
 
     /// Validates a client message id.
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        let reject = |reason| Err(ValidationError::new("client_msg_id", reason));
-        if input.is_empty() {
-            return reject("empty");
-        }
-        if input.len() > Self::MAX_LEN {
-            return reject("too_long");
-        }
-        if !input.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) {
-            return reject("invalid_characters");
-        }
+        check_identifier("client_msg_id", input, Self::MAX_LEN, &['-', '_'])?;
         Ok(Self(input.to_owned()))
     }
 

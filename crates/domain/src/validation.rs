@@ -17,3 +17,18 @@ impl ValidationError {
         Self { field, reason }
     }
 }
+
+/// Checks an opaque identifier supplied by a client or a marketplace: 1 to `max_len` ASCII
+/// letters and digits, plus the characters in `extra`.
+pub fn check_identifier(field: &'static str, input: &str, max_len: usize, extra: &[char]) -> Result<(), ValidationError> {
+    if input.is_empty() {
+        return Err(ValidationError::new(field, "empty"));
+    }
+    if input.len() > max_len {
+        return Err(ValidationError::new(field, "too_long"));
+    }
+    if !input.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(&c)) {
+        return Err(ValidationError::new(field, "invalid_characters"));
+    }
+    Ok(())
+}
