@@ -9,8 +9,7 @@ use crate::auth::Session;
 use crate::error::CoreError;
 use crate::keyring::KeyRing;
 
-/// What a new user typed.
-#[derive(Debug)]
+/// What a new user typed. Personal and secret: its `Debug` shows the handle only.
 pub struct NewAccount {
     /// The wanted handle.
     pub handle: String,
@@ -18,6 +17,12 @@ pub struct NewAccount {
     pub email: String,
     /// The password (never stored; hashed).
     pub password: parley_domain::Secret<String>,
+}
+
+impl std::fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccount").field("handle", &self.handle).finish_non_exhaustive()
+    }
 }
 
 /// A created account, as others may see it.
@@ -47,11 +52,11 @@ impl Parley {
         let handle = Handle::parse(&request.handle)?;
         let email = EmailAddress::parse(&request.email)?;
         let password = NewPassword::parse(request.password.expose(), &handle, &email)?;
-        let hasher = self.hasher.clone();
-        let password_hash = tokio::task::spawn_blocking(move || hasher.hash(password.expose())).await??;
+        let password_hash = self.hash_work(move |hasher| hasher.hash(password.expose())).await??;
         let id = UserId::from_uuid(Uuid::now_v7());
         let now = self.clock.now();
-        let dek = self.keys.dek_for(&KeyScope::UserProfile(id), now).await?;
+        let scope = KeyScope::UserProfile(id);
+        let dek = self.keys.dek_for(&scope, now).await?;
         let sealed_email = dek.seal(email.expose().as_bytes(), &KeyRing::email_aad(&id))?;
         let user = NewUser {
             id,
@@ -61,7 +66,11 @@ impl Parley {
             password_hash,
             created_at: now,
         };
-        self.store.insert_user(&user).await?;
+        if let Err(error) = self.store.insert_user(&user).await {
+            // A refused sign-up (handle or email taken) must not leave its key behind.
+            self.keys.destroy(&scope).await?;
+            return Err(error.into());
+        }
         tracing::info!(user_id = %id, "account created");
         Ok(Account { id, handle, created_at: now })
     }

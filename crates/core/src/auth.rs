@@ -16,7 +16,8 @@ use crate::error::CoreError;
 const SESSION_TOKEN_PREFIX: &str = "prly_s";
 /// Stream tickets start with this.
 const STREAM_TICKET_PREFIX: &str = "prly_t";
-/// Last-seen times are written at most this often, to spare the database a write per request.
+/// Last-seen times are written at most this often, to spare the database a write per request
+/// (or a quarter of the idle timeout, if that is shorter, so an active user is never dropped).
 const TOUCH_GRANULARITY: Duration = Duration::from_secs(60);
 
 /// Proof that the caller holds a valid session.
@@ -71,17 +72,17 @@ impl Parley {
             Ok(Login::Email(email)) => self.store.user_by_email(&self.keys.email_index(&email)).await?,
             Err(_) => None,
         };
-        let hasher = self.hasher.clone();
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        let verified = tokio::task::spawn_blocking(move || {
-            if let Some(hash) = stored {
-                hasher.verify(password.expose(), &hash)
-            } else {
-                hasher.verify_dummy(password.expose());
-                false
-            }
-        })
-        .await?;
+        let verified = self
+            .hash_work(move |hasher| {
+                if let Some(hash) = stored {
+                    hasher.verify(password.expose(), &hash)
+                } else {
+                    hasher.verify_dummy(password.expose());
+                    false
+                }
+            })
+            .await?;
         let user = match user {
             Some(user) if verified => user,
             _ => return Err(CoreError::InvalidCredentials),
@@ -105,7 +106,9 @@ impl Parley {
     /// deleted on sight.
     pub async fn authenticate(&self, token: &str) -> Result<Session, CoreError> {
         let record = self.store.session_by_token(&BearerToken::hash(token)).await?.ok_or(CoreError::Unauthenticated)?;
-        self.check_session(record).await
+        self.check_session(&record).await?;
+        self.record_activity(&record).await?;
+        Ok(session_of(&record))
     }
 
     /// Ends the session for good: its token stops working everywhere at once, and live
@@ -120,8 +123,10 @@ impl Parley {
     /// Issues a single-use, short-lived ticket for opening the WebSocket, so that browsers
     /// need not put the session token in a URL.
     pub async fn issue_stream_ticket(&self, session: &Session) -> Result<StreamTicketGrant, CoreError> {
+        let now = self.clock.now();
+        Self::check_rate(&self.ticket_limiter, session.user, now)?;
         let ticket = BearerToken::generate(STREAM_TICKET_PREFIX)?;
-        let expires_at = self.clock.now().plus(self.settings.stream_ticket_ttl);
+        let expires_at = now.plus(self.settings.stream_ticket_ttl);
         let record = StreamTicket { hash: ticket.hash, session_id: session.id, expires_at };
         self.store.insert_stream_ticket(&record).await?;
         Ok(StreamTicketGrant { ticket: ticket.secret, expires_at })
@@ -134,16 +139,31 @@ impl Parley {
             return Err(CoreError::Unauthenticated);
         }
         let record = self.store.session_by_id(taken.session_id).await?.ok_or(CoreError::Unauthenticated)?;
-        self.check_session(record).await
+        self.check_session(&record).await?;
+        self.record_activity(&record).await?;
+        Ok(session_of(&record))
     }
 
-    /// Re-checks a session that a long-lived connection holds: still there, not expired.
-    pub async fn revalidate(&self, session: &Session) -> Result<Session, CoreError> {
+    /// Re-checks a session that a long-lived connection holds: still there, not expired. An
+    /// open socket is not activity: it does not postpone the idle timeout.
+    pub async fn revalidate(&self, session: &Session) -> Result<(), CoreError> {
         let record = self.store.session_by_id(session.id).await?.ok_or(CoreError::Unauthenticated)?;
-        self.check_session(record).await
+        self.check_session(&record).await
     }
 
-    async fn check_session(&self, record: SessionRecord) -> Result<Session, CoreError> {
+    /// Deletes every session that has ended and every expired stream ticket, so that ended
+    /// sessions do not linger in the database. Run periodically.
+    pub async fn purge_expired_sessions(&self) -> Result<u64, CoreError> {
+        let now = self.clock.now();
+        let purged = self.store.purge_expired_sessions(now, now.minus(self.settings.session_idle_timeout)).await?;
+        if purged > 0 {
+            tracing::info!(purged, "expired sessions deleted");
+        }
+        Ok(purged)
+    }
+
+    /// Ends a session that has expired (deleting it and closing its sockets).
+    async fn check_session(&self, record: &SessionRecord) -> Result<(), CoreError> {
         let now = self.clock.now();
         let idle_deadline = record.last_seen_at.plus(self.settings.session_idle_timeout);
         if now >= record.expires_at || now >= idle_deadline {
@@ -151,10 +171,17 @@ impl Parley {
             self.session_ended(record.user_id, record.id);
             return Err(CoreError::Unauthenticated);
         }
-        if now.since(record.last_seen_at) >= TOUCH_GRANULARITY {
+        Ok(())
+    }
+
+    /// Records that the session was used, at most once per granule.
+    async fn record_activity(&self, record: &SessionRecord) -> Result<(), CoreError> {
+        let now = self.clock.now();
+        let granularity = TOUCH_GRANULARITY.min(self.settings.session_idle_timeout / 4);
+        if now.since(record.last_seen_at) >= granularity {
             self.store.touch_session(record.id, now).await?;
         }
-        Ok(session_of(&record))
+        Ok(())
     }
 }
 

@@ -76,6 +76,7 @@ impl Parley {
             return Err(CoreError::CannotMessageSelf);
         }
         let now = self.clock.now();
+        Self::check_rate(&self.open_limiter, session.user_id(), now)?;
         let (buyer, seller) = match request.my_role {
             Role::Buyer => (session.user_id(), other.id),
             Role::Seller => (other.id, session.user_id()),

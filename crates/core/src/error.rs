@@ -43,6 +43,12 @@ pub enum CoreError {
         /// How long until the next action is allowed.
         retry_after: Duration,
     },
+    /// Too much work is queued (password hashing); retrying later will work.
+    #[error("overloaded")]
+    Overloaded {
+        /// A reasonable wait before retrying.
+        retry_after: Duration,
+    },
     /// The database is unreachable; retrying later may work.
     #[error("storage unavailable")]
     Unavailable(#[source] StoreError),

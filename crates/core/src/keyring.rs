@@ -36,6 +36,12 @@ impl KeyRing {
         }
     }
 
+    /// Destroys the data key of `scope`: everything sealed under it becomes unreadable.
+    pub async fn destroy(&self, scope: &KeyScope) -> Result<(), CoreError> {
+        self.store.destroy_key(scope).await?;
+        Ok(())
+    }
+
     /// The blind index of an email address.
     pub fn email_index(&self, email: &EmailAddress) -> BlindIndex {
         self.blind_index.email(email)

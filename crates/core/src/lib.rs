@@ -19,6 +19,8 @@ mod messages;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
+
 use parley_crypto::{Kek, PasswordHasher, PasswordParams};
 use parley_domain::rate::RatePolicy;
 use parley_domain::{SessionId, UserId};
@@ -34,6 +36,9 @@ pub use keyring::KeyRing;
 pub use limiter::KeyedLimiter;
 pub use messages::{MessagePage, MessageView, SendMessage, Sent};
 
+/// How long a password check may wait for a hashing slot before it is refused as overload.
+pub const HASHING_QUEUE_WAIT: Duration = Duration::from_secs(5);
+
 /// Tunable rules of the core, validated by the server's configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -47,6 +52,13 @@ pub struct Settings {
     pub message_max_chars: usize,
     /// How fast one user may send messages.
     pub send_rate: RatePolicy,
+    /// How fast one user may open conversations (spam: first contact with many users).
+    pub open_rate: RatePolicy,
+    /// How fast one user may ask for WebSocket tickets.
+    pub ticket_rate: RatePolicy,
+    /// Password hashes computed at once (each takes 19 MiB and a core for ~50 ms); more wait,
+    /// and past a few seconds are refused as overload.
+    pub password_hashing_slots: usize,
     /// Argon2id cost.
     pub password_params: PasswordParams,
 }
@@ -58,7 +70,10 @@ impl Default for Settings {
             session_absolute_timeout: Duration::from_secs(12 * 60 * 60),
             stream_ticket_ttl: Duration::from_secs(30),
             message_max_chars: 4000,
-            send_rate: RatePolicy { burst: 20, per_minute: 60 },
+            send_rate: RatePolicy::per_minute(20, 60),
+            open_rate: RatePolicy::per_hour(20, 20),
+            ticket_rate: RatePolicy::per_minute(10, 10),
+            password_hashing_slots: std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
             password_params: PasswordParams::OWASP_MINIMUM,
         }
     }
@@ -85,7 +100,10 @@ pub struct Parley {
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventPublisher>,
     hasher: PasswordHasher,
+    hashing_slots: Semaphore,
     send_limiter: KeyedLimiter<UserId>,
+    open_limiter: KeyedLimiter<UserId>,
+    ticket_limiter: KeyedLimiter<UserId>,
     settings: Settings,
 }
 
@@ -100,7 +118,10 @@ impl Parley {
             clock: deps.clock,
             events: deps.events,
             hasher,
+            hashing_slots: Semaphore::new(settings.password_hashing_slots.max(1)),
             send_limiter: KeyedLimiter::new(settings.send_rate),
+            open_limiter: KeyedLimiter::new(settings.open_rate),
+            ticket_limiter: KeyedLimiter::new(settings.ticket_rate),
             settings,
         })
     }
@@ -117,7 +138,28 @@ impl Parley {
 
     /// Forgets rate-limit state that has fully recovered (called periodically).
     pub fn prune_limiters(&self) {
-        self.send_limiter.prune(self.clock.now());
+        let now = self.clock.now();
+        for limiter in [&self.send_limiter, &self.open_limiter, &self.ticket_limiter] {
+            limiter.prune(now);
+        }
+    }
+
+    /// Runs a password hash off the async threads, at most `password_hashing_slots` at once.
+    /// Waiting longer than [`HASHING_QUEUE_WAIT`] is answered as overload, so a flood of logins
+    /// costs bounded memory and CPU instead of taking the process down.
+    async fn hash_work<T: Send + 'static>(&self, work: impl FnOnce(&PasswordHasher) -> T + Send + 'static) -> Result<T, CoreError> {
+        let permit = tokio::time::timeout(HASHING_QUEUE_WAIT, self.hashing_slots.acquire())
+            .await
+            .map_err(|_| CoreError::Overloaded { retry_after: HASHING_QUEUE_WAIT })?
+            .map_err(|e| CoreError::Internal(Box::new(e)))?;
+        let hasher = self.hasher.clone();
+        let result = tokio::task::spawn_blocking(move || work(&hasher)).await?;
+        drop(permit);
+        Ok(result)
+    }
+
+    fn check_rate(limiter: &KeyedLimiter<UserId>, user: UserId, now: parley_domain::Timestamp) -> Result<(), CoreError> {
+        limiter.check(user, now).map_err(|retry_after| CoreError::RateLimited { retry_after })
     }
 
     fn session_ended(&self, user: UserId, session: SessionId) {

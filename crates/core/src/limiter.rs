@@ -45,7 +45,7 @@ mod tests {
 
     #[test]
     fn keys_are_limited_separately_and_pruned_when_full() {
-        let limiter = KeyedLimiter::new(RatePolicy { burst: 1, per_minute: 60 });
+        let limiter = KeyedLimiter::new(RatePolicy::per_minute(1, 60));
         let t0 = Timestamp::from_millis(0);
         assert!(limiter.check("a", t0).is_ok());
         assert!(limiter.check("a", t0).is_err());

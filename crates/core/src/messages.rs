@@ -16,13 +16,18 @@ use crate::error::CoreError;
 use crate::events::Event;
 use crate::keyring::KeyRing;
 
-/// A message to send.
-#[derive(Debug)]
+/// A message to send. Content: its `Debug` shows the body's length only.
 pub struct SendMessage {
     /// The sender's idempotency key.
     pub client_msg_id: ClientMsgId,
     /// The text (validated here, against the configured length limit).
     pub body: String,
+}
+
+impl std::fmt::Debug for SendMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SendMessage {{ client_msg_id: {:?}, body: {} bytes }}", self.client_msg_id, self.body.len())
+    }
 }
 
 /// A message as one participant sees it.
@@ -59,7 +64,7 @@ impl Parley {
             return self.replayed(participant, existing, &body).await;
         }
         let now = self.clock.now();
-        self.send_limiter.check(author, now).map_err(|retry_after| CoreError::RateLimited { retry_after })?;
+        Self::check_rate(&self.send_limiter, author, now)?;
         let id = MessageId::from_uuid(Uuid::now_v7());
         let dek = self.keys.dek_for(&KeyScope::MessageAuthor { conversation, author }, now).await?;
         let message = NewMessage {

@@ -238,7 +238,10 @@ impl Login {
             EmailAddress::parse(input).map(Login::Email)
         } else {
             let trimmed = input.trim();
-            if trimmed.is_empty() || trimmed.len() > Handle::MAX_LEN {
+            let handle_like = !trimmed.is_empty()
+                && trimmed.len() <= Handle::MAX_LEN
+                && trimmed.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            if !handle_like {
                 return Err(ValidationError::new("login", "invalid_format"));
             }
             Ok(Login::Handle(HandleKey(trimmed.to_ascii_lowercase())))
@@ -338,5 +341,7 @@ mod tests {
         assert_eq!(Login::parse("Alice").unwrap(), Login::Handle(Handle::parse("alice").unwrap().key()));
         assert!(matches!(Login::parse("a@example.com").unwrap(), Login::Email(_)));
         assert!(Login::parse("").is_err());
+        assert!(Login::parse("a\u{0}b").is_err(), "nothing a handle cannot hold reaches a query");
+        assert!(Login::parse("robert'); --").is_err());
     }
 }

@@ -10,8 +10,24 @@ use crate::time::Timestamp;
 pub struct RatePolicy {
     /// The burst: how many actions may happen at once after a quiet period.
     pub burst: u32,
-    /// The sustained rate.
-    pub per_minute: u32,
+    /// The sustained rate, in actions per hour.
+    pub per_hour: u32,
+}
+
+impl RatePolicy {
+    /// `burst` at once, `rate` a minute sustained.
+    pub const fn per_minute(burst: u32, rate: u32) -> Self {
+        Self { burst, per_hour: rate.saturating_mul(60) }
+    }
+
+    /// `burst` at once, `rate` an hour sustained.
+    pub const fn per_hour(burst: u32, rate: u32) -> Self {
+        Self { burst, per_hour: rate }
+    }
+
+    fn per_second(self) -> f64 {
+        f64::from(self.per_hour) / 3600.0
+    }
 }
 
 /// A bucket of tokens; each action takes one.
@@ -34,9 +50,9 @@ impl TokenBucket {
             self.tokens -= 1.0;
             return Ok(());
         }
-        let per_second = f64::from(policy.per_minute) / 60.0;
+        let per_second = policy.per_second();
         if per_second <= 0.0 {
-            return Err(Duration::from_secs(60));
+            return Err(Duration::from_secs(3600));
         }
         let wait = (1.0 - self.tokens) / per_second;
         Err(Duration::from_secs_f64(wait.max(0.001)))
@@ -52,7 +68,7 @@ impl TokenBucket {
     fn refill(&mut self, policy: RatePolicy, now: Timestamp) {
         #[allow(clippy::cast_precision_loss, reason = "elapsed milliseconds fit f64's 52-bit mantissa for 142,000 years")]
         let elapsed_secs = now.since(self.updated_at).as_millis() as f64 / 1000.0;
-        let refill = elapsed_secs * f64::from(policy.per_minute) / 60.0;
+        let refill = elapsed_secs * policy.per_second();
         self.tokens = (self.tokens + refill).min(f64::from(policy.burst));
         self.updated_at = self.updated_at.max(now);
     }
@@ -62,7 +78,7 @@ impl TokenBucket {
 mod tests {
     use super::*;
 
-    const POLICY: RatePolicy = RatePolicy { burst: 3, per_minute: 60 };
+    const POLICY: RatePolicy = RatePolicy::per_minute(3, 60);
 
     #[test]
     fn burst_then_refill_at_the_sustained_rate() {
@@ -87,6 +103,17 @@ mod tests {
             assert!(bucket.try_take(POLICY, later).is_ok());
         }
         assert!(bucket.try_take(POLICY, later).is_err());
+    }
+
+    #[test]
+    fn hourly_rates_refill_slowly() {
+        let policy = RatePolicy::per_hour(1, 20);
+        let t0 = Timestamp::from_millis(0);
+        let mut bucket = TokenBucket::full(policy, t0);
+        assert!(bucket.try_take(policy, t0).is_ok());
+        assert_eq!(bucket.try_take(policy, t0).unwrap_err(), Duration::from_secs(180));
+        assert!(bucket.try_take(policy, t0.plus(Duration::from_secs(179))).is_err());
+        assert!(bucket.try_take(policy, t0.plus(Duration::from_secs(180))).is_ok());
     }
 
     #[test]

@@ -56,6 +56,12 @@ impl InProcessBus {
         }
     }
 
+    /// Forgets the channels nobody listens to any more.
+    pub fn prune(&self) {
+        let mut channels = self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        channels.retain(|_, sender| sender.receiver_count() > 0);
+    }
+
     /// How many users have a channel (for tests and metrics).
     pub fn channel_count(&self) -> usize {
         self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
@@ -93,6 +99,9 @@ mod tests {
         drop(alice_rx);
         bus.publish(Event::MessageAppended { recipients: [alice, bob], conversation, seq: Seq::new(2).unwrap() });
         assert_eq!(bus.channel_count(), 1, "alice's channel went with her last receiver");
+        drop(carol_rx);
+        bus.prune();
+        assert_eq!(bus.channel_count(), 0, "carol's channel is pruned though nothing was sent to her");
     }
 
     #[test]

@@ -81,7 +81,9 @@ pub struct HttpConfig {
     pub tls_handshake_timeout_secs: u64,
     /// Most concurrent connections.
     pub max_connections: usize,
-    /// Account creations and logins one IP address may attempt per minute.
+    /// Most concurrent connections from one IP address (one /64 for IPv6).
+    pub max_connections_per_ip: usize,
+    /// Account creations and logins one IP address (one /64 for IPv6) may attempt per minute.
     pub auth_attempts_per_minute: u32,
     /// How many of those may come at once.
     pub auth_attempts_burst: u32,
@@ -121,6 +123,10 @@ pub struct LimitsConfig {
     pub sends_per_minute: u32,
     /// Messages one user may send in a burst.
     pub send_burst: u32,
+    /// Conversations one user may open per hour, sustained (first-contact spam).
+    pub new_conversations_per_hour: u32,
+    /// Conversations one user may open in a burst.
+    pub new_conversations_burst: u32,
 }
 
 /// The WebSocket.
@@ -189,6 +195,7 @@ impl Default for HttpConfig {
             header_read_timeout_secs: 10,
             tls_handshake_timeout_secs: 10,
             max_connections: 10_000,
+            max_connections_per_ip: 256,
             auth_attempts_per_minute: 10,
             auth_attempts_burst: 10,
         }
@@ -203,7 +210,7 @@ impl Default for SessionsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { message_max_chars: 4000, sends_per_minute: 60, send_burst: 20 }
+        Self { message_max_chars: 4000, sends_per_minute: 60, send_burst: 20, new_conversations_per_hour: 20, new_conversations_burst: 20 }
     }
 }
 
@@ -315,8 +322,8 @@ impl Config {
         if !(1..=300).contains(&self.http.request_timeout_secs) {
             return invalid("http.request_timeout_secs", "must be between 1 and 300 seconds");
         }
-        if self.http.max_connections == 0 {
-            return invalid("http.max_connections", "must be at least 1");
+        if self.http.max_connections == 0 || self.http.max_connections_per_ip == 0 {
+            return invalid("http.max_connections", "http.max_connections and http.max_connections_per_ip must be at least 1");
         }
         if self.http.auth_attempts_per_minute == 0 || self.http.auth_attempts_burst == 0 {
             return invalid("http.auth_attempts_per_minute", "rate and burst must be at least 1");
@@ -333,6 +340,9 @@ impl Config {
         if self.limits.sends_per_minute == 0 || self.limits.send_burst == 0 {
             return invalid("limits.sends_per_minute", "rate and burst must be at least 1");
         }
+        if self.limits.new_conversations_per_hour == 0 || self.limits.new_conversations_burst == 0 {
+            return invalid("limits.new_conversations_per_hour", "rate and burst must be at least 1");
+        }
         if !(1024..=1024 * 1024).contains(&self.stream.max_message_bytes) {
             return invalid("stream.max_message_bytes", "must be between 1 KiB and 1 MiB");
         }
@@ -348,10 +358,11 @@ impl Config {
         if self.tls.cert_path.as_os_str().is_empty() != self.tls.key_path.as_os_str().is_empty() {
             return invalid("tls.cert_path", "set both tls.cert_path and tls.key_path, or neither");
         }
-        self.database()?;
-        let keys = self.key_store()?;
-        if keys == self.database()? {
-            return invalid("key_store_url", "the key store must not be the data database");
+        if same_database(&self.database()?, &self.key_store()?) {
+            return invalid(
+                "key_store_url",
+                "the key store must be a database of its own, not the data database (another schema is not enough)",
+            );
         }
         Ok(())
     }
@@ -403,7 +414,45 @@ fn location(key: &'static str, url: &str, schema: &str, default_sqlite: &Path) -
     Err(ConfigError::Invalid { key, message: "must start with sqlite: or postgres://".to_owned() })
 }
 
+/// Whether two locations are the same database: the same SQLite file, or the same PostgreSQL
+/// server and database whatever the schema (a dump of the database would hold both).
+fn same_database(a: &parley_store::StoreLocation, b: &parley_store::StoreLocation) -> bool {
+    use parley_store::StoreLocation::{Postgres, Sqlite};
+    match (a, b) {
+        (Sqlite { path: a }, Sqlite { path: b }) => lexically_absolute(a) == lexically_absolute(b),
+        (Postgres { url: a, .. }, Postgres { url: b, .. }) => postgres_database(a) == postgres_database(b),
+        _ => false,
+    }
+}
+
+/// The absolute form of a path with `.` and `..` resolved without touching the file system
+/// (the files may not exist yet).
+fn lexically_absolute(path: &Path) -> Option<PathBuf> {
+    let mut normal = PathBuf::new();
+    for component in std::path::absolute(path).ok()?.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => normal.push(other),
+        }
+    }
+    Some(normal)
+}
+
+/// The (host and port, database) a PostgreSQL URL points at, ignoring credentials and options.
+fn postgres_database(url: &str) -> (String, String) {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let (host, database) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = if host.contains(':') { host.to_ascii_lowercase() } else { format!("{}:5432", host.to_ascii_lowercase()) };
+    (host, database.to_owned())
+}
+
 fn redact_url(url: &str) -> String {
+    let url = redact_query_password(url);
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];
@@ -411,11 +460,24 @@ fn redact_url(url: &str) -> String {
                 Some((user, _)) => {
                     format!("{}{user}:[redacted]{}", &url[..scheme_end + 3], &url[at..])
                 }
-                None => url.to_owned(),
+                None => url,
             }
         }
-        _ => url.to_owned(),
+        _ => url,
     }
+}
+
+/// Masks a `password=` query parameter (libpq accepts the password there too).
+fn redact_query_password(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else { return url.to_owned() };
+    let masked: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=[redacted]"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", masked.join("&"))
 }
 
 fn parse_tree(tree: &toml::Table) -> Result<Config, toml::de::Error> {
@@ -547,9 +609,31 @@ mod tests {
 
     #[test]
     fn shown_config_masks_database_passwords() {
-        let config = Config { database_url: "postgres://parley:s3cret@db.internal/parley".to_owned(), ..Config::default() };
+        let config = Config {
+            database_url: "postgres://parley:s3cret@db.internal/parley".to_owned(),
+            key_store_url: "postgres://keys@db.internal/keys?sslmode=verify-full&password=s3cret2".to_owned(),
+            ..Config::default()
+        };
         let shown = config.to_redacted_toml();
-        assert!(!shown.contains("s3cret"));
+        assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("postgres://parley:[redacted]@db.internal/parley"));
+        assert!(shown.contains("sslmode=verify-full&password=[redacted]"));
+    }
+
+    #[test]
+    fn the_key_store_must_be_a_database_of_its_own() {
+        let same_db = [
+            ("postgres://a:x@db:5432/parley", "postgres://b:y@DB/parley?sslmode=require"),
+            ("postgres://db/parley", "postgresql://db:5432/parley"),
+        ];
+        for (data, keys) in same_db {
+            let env = env(&[("PARLEY_DATABASE_URL", data), ("PARLEY_KEY_STORE_URL", keys), ("PARLEY_KEY_STORE_SCHEMA", "keys")]);
+            let error = Config::load(None, env).unwrap_err().to_string();
+            assert!(error.contains("key_store_url"), "{data} vs {keys}: {error}");
+        }
+        let separate = env(&[("PARLEY_DATABASE_URL", "postgres://db/parley"), ("PARLEY_KEY_STORE_URL", "postgres://db/parley_keys")]);
+        assert!(Config::load(None, separate).is_ok());
+        let error = Config::load(None, env(&[("PARLEY_KEY_STORE_URL", "sqlite:data/../data/parley.db")])).unwrap_err().to_string();
+        assert!(error.contains("key_store_url"), "{error}");
     }
 }

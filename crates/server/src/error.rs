@@ -29,6 +29,11 @@ pub enum ApiError {
         /// When to retry.
         retry_after: Duration,
     },
+    /// Too much work queued; retry shortly.
+    Overloaded {
+        /// When to retry.
+        retry_after: Duration,
+    },
     /// The database is unreachable.
     Unavailable(Arc<dyn std::error::Error + Send + Sync>),
     /// A fault on our side: logged with its cause, answered with a generic body.
@@ -105,6 +110,7 @@ impl From<CoreError> for ApiError {
             CoreError::CannotMessageSelf => ApiError::code(ProblemCode::CannotMessageSelf),
             CoreError::ClientMsgIdReused => ApiError::code(ProblemCode::ClientMsgIdReused),
             CoreError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
+            CoreError::Overloaded { retry_after } => ApiError::Overloaded { retry_after },
             error @ CoreError::Unavailable(_) => ApiError::Unavailable(Arc::new(error)),
             error @ CoreError::Internal(_) => ApiError::Internal(Arc::new(error)),
         }
@@ -131,10 +137,13 @@ impl IntoResponse for ApiError {
                 (ProblemCode::ValidationFailed, problem, None, None)
             }
             ApiError::RateLimited { retry_after } => {
-                let secs = retry_after.as_secs_f64().ceil().max(1.0);
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a positive whole number of seconds")]
-                let secs = secs as u64;
+                let secs = whole_seconds(retry_after);
                 (ProblemCode::RateLimited, Problem { retry_after_secs: Some(secs), ..blank(ProblemCode::RateLimited) }, None, Some(secs))
+            }
+            ApiError::Overloaded { retry_after } => {
+                let secs = whole_seconds(retry_after);
+                let problem = Problem { retry_after_secs: Some(secs), ..blank(ProblemCode::ServiceUnavailable) };
+                (ProblemCode::ServiceUnavailable, problem, None, Some(secs))
             }
             ApiError::Unavailable(cause) => (ProblemCode::ServiceUnavailable, blank(ProblemCode::ServiceUnavailable), Some(cause), Some(5)),
             ApiError::Internal(cause) => (ProblemCode::Internal, blank(ProblemCode::Internal), Some(cause), None),
@@ -150,6 +159,14 @@ impl IntoResponse for ApiError {
         response.extensions_mut().insert(PendingProblem { problem, cause });
         response
     }
+}
+
+/// A wait rounded up to whole seconds, at least one (the unit of `Retry-After`).
+fn whole_seconds(wait: Duration) -> u64 {
+    let secs = wait.as_secs_f64().ceil().max(1.0);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a positive whole number of seconds")]
+    let secs = secs as u64;
+    secs
 }
 
 fn blank(code: ProblemCode) -> Problem {

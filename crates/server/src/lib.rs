@@ -15,6 +15,7 @@ pub mod listener;
 pub mod live;
 pub mod middleware;
 pub mod routes;
+pub mod slots;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
@@ -38,7 +39,8 @@ use crate::bus::InProcessBus;
 use crate::config::{Config, DurabilityConfig};
 use crate::listener::ConnectionLimits;
 use crate::routes::HttpLimits;
-use crate::state::{AppState, ConnectionCounter, StreamSettings};
+use crate::slots::SlotCounter;
+use crate::state::{AppState, StreamSettings};
 
 /// How long shutdown waits for requests and sockets to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
@@ -93,17 +95,17 @@ impl Server {
             core,
             bus,
             clock: runtime.clock,
-            auth_limiter: Arc::new(KeyedLimiter::<IpAddr>::new(RatePolicy {
-                burst: config.http.auth_attempts_burst,
-                per_minute: config.http.auth_attempts_per_minute,
-            })),
+            auth_limiter: Arc::new(KeyedLimiter::<IpAddr>::new(RatePolicy::per_minute(
+                config.http.auth_attempts_burst,
+                config.http.auth_attempts_per_minute,
+            ))),
             stream: Arc::new(StreamSettings {
                 max_message_bytes: config.stream.max_message_bytes,
                 ping_interval: Duration::from_secs(config.stream.ping_interval_secs),
                 max_connections_per_user: config.stream.max_connections_per_user,
                 allowed_origins: config.http.allowed_origins.clone(),
             }),
-            stream_connections: Arc::new(ConnectionCounter::default()),
+            stream_connections: Arc::new(SlotCounter::new()),
             openapi: Arc::new(String::new()),
             shutdown: CancellationToken::new(),
             stream_tasks: TaskTracker::new(),
@@ -114,6 +116,7 @@ impl Server {
         );
         let limits = ConnectionLimits {
             max_connections: config.http.max_connections,
+            max_connections_per_ip: config.http.max_connections_per_ip,
             tls_handshake_timeout: Duration::from_secs(config.http.tls_handshake_timeout_secs),
             header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
             drain_timeout: DRAIN_TIMEOUT,
@@ -156,13 +159,17 @@ impl Server {
     }
 }
 
-/// Periodic housekeeping: forget rate-limit buckets that have refilled.
+/// Periodic housekeeping: forget rate-limit buckets that have refilled, delete ended sessions.
 async fn maintain(state: AppState) {
     let mut every = tokio::time::interval(Duration::from_secs(60));
     loop {
         every.tick().await;
         state.core.prune_limiters();
         state.auth_limiter.prune(state.clock.now());
+        state.bus.prune();
+        if let Err(error) = state.core.purge_expired_sessions().await {
+            tracing::warn!(%error, "session purge failed; will retry");
+        }
     }
 }
 
@@ -171,7 +178,8 @@ fn core_settings(config: &Config) -> Settings {
         session_idle_timeout: Duration::from_secs(config.sessions.idle_timeout_secs),
         session_absolute_timeout: Duration::from_secs(config.sessions.absolute_timeout_secs),
         message_max_chars: config.limits.message_max_chars,
-        send_rate: RatePolicy { burst: config.limits.send_burst, per_minute: config.limits.sends_per_minute },
+        send_rate: RatePolicy::per_minute(config.limits.send_burst, config.limits.sends_per_minute),
+        open_rate: RatePolicy::per_hour(config.limits.new_conversations_burst, config.limits.new_conversations_per_hour),
         password_params: PasswordParams::OWASP_MINIMUM,
         ..Settings::default()
     }

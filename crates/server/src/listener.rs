@@ -25,11 +25,16 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt as _;
 
+use crate::slots::SlotCounter;
+use crate::state::client_key;
+
 /// Connection-level limits.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
     /// Most concurrent connections; more are refused at accept.
     pub max_connections: usize,
+    /// Most concurrent connections from one client (address, or /64 for IPv6).
+    pub max_connections_per_ip: usize,
     /// Deadline for the TLS handshake.
     pub tls_handshake_timeout: Duration,
     /// Deadline for a request's headers.
@@ -49,6 +54,7 @@ pub async fn serve(
     let acceptor = TlsAcceptor::from(tls);
     let connections = TaskTracker::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_client = Arc::new(SlotCounter::new());
     loop {
         let (tcp, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -66,9 +72,13 @@ pub async fn serve(
             tracing::warn!("connection limit reached; refusing a connection");
             continue;
         };
+        let Some(client_slot) = per_client.try_acquire(client_key(peer.ip()), limits.max_connections_per_ip) else {
+            tracing::warn!("per-client connection limit reached; refusing a connection");
+            continue;
+        };
         let (acceptor, app, shutdown) = (acceptor.clone(), app.clone(), shutdown.clone());
         connections.spawn(async move {
-            let _slot = slot;
+            let _slots = (slot, client_slot);
             let Ok(Ok(stream)) = tokio::time::timeout(limits.tls_handshake_timeout, acceptor.accept(tcp)).await else {
                 return;
             };

@@ -8,6 +8,7 @@
 //! through channels; the server passes axum's socket.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
 use parley_api::stream::{ClientFrame, ServerFrame};
 use parley_core::{Parley, Participant, Session};
 use parley_domain::page::{MessageWindow, PageLimit};
-use parley_domain::{ConversationId, Seq};
+use parley_domain::{ConversationId, Seq, Timestamp};
 use tokio::sync::broadcast;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -42,6 +43,8 @@ pub struct LiveContext {
     pub core: Arc<Parley>,
     /// The user's event channel.
     pub events: broadcast::Receiver<UserEvent>,
+    /// When the connection opened: messages sent from then on are delivered on it.
+    pub connected_at: Timestamp,
     /// How often to ping.
     pub ping_interval: Duration,
     /// Server shutdown.
@@ -66,7 +69,13 @@ where
     if send_frame(&mut socket, &ready).await.is_err() {
         return Ended::ByClient;
     }
-    let mut delivery = Delivery { core: Arc::clone(&context.core), session, participants: HashMap::new(), delivered: HashMap::new() };
+    let mut delivery = Delivery {
+        core: Arc::clone(&context.core),
+        session,
+        connected_at: context.connected_at,
+        participants: HashMap::new(),
+        delivered: HashMap::new(),
+    };
     let mut ping = tokio::time::interval_at(Instant::now() + context.ping_interval, context.ping_interval);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
@@ -129,34 +138,60 @@ where
 struct Delivery {
     core: Arc<Parley>,
     session: Session,
+    connected_at: Timestamp,
     participants: HashMap<ConversationId, Participant>,
     delivered: HashMap<ConversationId, Seq>,
 }
 
 impl Delivery {
+    /// Delivers every message of `conversation` up to at least `seq` that this connection has
+    /// not delivered yet, in order. Signals may arrive out of order or coalesced; the database
+    /// decides what is new.
     async fn deliver<S: Sink<Message> + Unpin>(&mut self, socket: &mut S, conversation: ConversationId, seq: Seq) -> Result<(), ()> {
-        let from = self.delivered.get(&conversation).copied().unwrap_or_else(|| Seq::new(seq.value() - 1).unwrap_or(Seq::ZERO));
-        if seq <= from {
+        if self.delivered.get(&conversation).is_some_and(|&delivered| seq <= delivered) {
             return Ok(());
         }
-        if !self.participants.contains_key(&conversation) {
-            let Ok(participant) = self.core.participant(&self.session, conversation).await else {
+        let participant = match self.participants.entry(conversation) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => match self.core.participant(&self.session, conversation).await {
+                Ok(participant) => entry.insert(participant),
                 // Not (or no longer) a party: nothing to deliver, and nothing to say about it.
-                return Ok(());
-            };
-            self.participants.insert(conversation, participant);
-        }
-        let Some(participant) = self.participants.get(&conversation) else {
-            return Ok(());
+                Err(_) => return Ok(()),
+            },
         };
-        let page = self.core.list_messages(participant, MessageWindow::After(from), PageLimit::DEFAULT).await.map_err(|error| {
-            tracing::warn!(%error, conversation_id = %conversation, "stream delivery failed");
-        })?;
-        for view in &page.items {
-            send_frame(socket, &ServerFrame::Message { message: wire::message(view) }).await?;
-            self.delivered.insert(conversation, view.message.seq);
+        let log = |error: parley_core::CoreError| tracing::warn!(%error, conversation_id = %conversation, "stream delivery failed");
+        let mut from = match self.delivered.get(&conversation) {
+            Some(&delivered) => delivered,
+            None => boundary(&self.core, participant, self.connected_at).await.map_err(log)?,
+        };
+        loop {
+            let page = self.core.list_messages(participant, MessageWindow::After(from), PageLimit::DEFAULT).await.map_err(log)?;
+            for view in &page.items {
+                send_frame(socket, &ServerFrame::Message { message: wire::message(view) }).await?;
+                from = view.message.seq;
+            }
+            if !page.has_more {
+                break;
+            }
         }
+        self.delivered.insert(conversation, from);
         Ok(())
+    }
+}
+
+/// The newest message of the conversation sent before the connection opened: everything after
+/// it is news to this connection. (Older history is for the client to fetch over REST.)
+async fn boundary(core: &Parley, participant: &Participant, connected_at: Timestamp) -> Result<Seq, parley_core::CoreError> {
+    let mut window = MessageWindow::Latest;
+    loop {
+        let page = core.list_messages(participant, window, PageLimit::DEFAULT).await?;
+        if let Some(view) = page.items.iter().rev().find(|view| view.message.created_at < connected_at) {
+            return Ok(view.message.seq);
+        }
+        match page.items.first() {
+            Some(oldest) if page.has_more => window = MessageWindow::Before(oldest.message.seq),
+            _ => return Ok(Seq::ZERO),
+        }
     }
 }
 

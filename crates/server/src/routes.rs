@@ -83,6 +83,11 @@ pub fn app(mut state: AppState, limits: HttpLimits) -> Router {
     router.layer(
         ServiceBuilder::new()
             .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+            // Request ids are ours: a client-sent one would let clients forge log correlation.
+            .map_request(|mut request: axum::extract::Request| {
+                request.headers_mut().remove(crate::middleware::REQUEST_ID);
+                request
+            })
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(
                 TraceLayer::new_for_http().make_span_with(request_span).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),

@@ -1,12 +1,10 @@
 //! The state every handler receives. No globals: everything the server shares lives here and
 //! is passed explicitly.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use parley_api::ProblemCode;
 use parley_core::{Clock, KeyedLimiter, Parley};
 use parley_domain::UserId;
 use tokio_util::sync::CancellationToken;
@@ -14,6 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::bus::InProcessBus;
 use crate::error::ApiError;
+use crate::slots::SlotCounter;
 
 /// Shared server state (cheap to clone).
 #[derive(Clone)]
@@ -29,7 +28,7 @@ pub struct AppState {
     /// WebSocket settings.
     pub stream: Arc<StreamSettings>,
     /// Open WebSockets per user.
-    pub stream_connections: Arc<ConnectionCounter>,
+    pub stream_connections: Arc<SlotCounter<UserId>>,
     /// The OpenAPI document, rendered once at start.
     pub openapi: Arc<String>,
     /// Cancelled when the server shuts down; WebSockets then close with 1001.
@@ -54,44 +53,35 @@ pub struct StreamSettings {
 impl AppState {
     /// Counts a sign-up or login attempt from `ip` against its budget.
     pub fn check_auth_rate(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.auth_limiter.check(ip, self.clock.now()).map_err(|retry_after| ApiError::RateLimited { retry_after })
+        self.auth_limiter.check(client_key(ip), self.clock.now()).map_err(|retry_after| ApiError::RateLimited { retry_after })
     }
 }
 
-/// Counts open sockets per user; a [`ConnectionSlot`] gives its place back when dropped.
-#[derive(Debug, Default)]
-pub struct ConnectionCounter {
-    open: Mutex<HashMap<UserId, usize>>,
-}
-
-/// One open socket's place in the count.
-#[derive(Debug)]
-pub struct ConnectionSlot {
-    counter: Arc<ConnectionCounter>,
-    user: UserId,
-}
-
-impl ConnectionCounter {
-    /// Takes a place for `user` if they have fewer than `max` open sockets.
-    pub fn acquire(self: &Arc<Self>, user: UserId, max: usize) -> Result<ConnectionSlot, ApiError> {
-        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = open.entry(user).or_insert(0);
-        if *count >= max {
-            return Err(ApiError::detailed(ProblemCode::RateLimited, "too many open streams for this user"));
-        }
-        *count += 1;
-        Ok(ConnectionSlot { counter: Arc::clone(self), user })
+/// The unit of per-client limits: the address for IPv4, the /64 network for IPv6 (one
+/// subscriber usually holds a whole /64, so per-address limits would be free to evade).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(v6.to_bits() & (u128::MAX << 64))),
+        },
     }
 }
 
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        let mut open = self.counter.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(count) = open.get_mut(&self.user) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.user);
-            }
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_limited_by_their_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(other));
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(client_key(v4), v4);
+        assert_eq!(client_key("::ffff:203.0.113.7".parse().unwrap()), v4);
     }
 }

@@ -119,6 +119,19 @@ impl SessionStore for DataStore {
         Ok(result.rows_affected() > 0)
     }
 
+    async fn purge_expired_sessions(&self, now: Timestamp, idle_before: Timestamp) -> Result<u64, StoreError> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM stream_tickets WHERE expires_at <= $1").bind(now.as_millis()).execute(&mut *tx).await?;
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+            .bind(now.as_millis())
+            .bind(idle_before.as_millis())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(sessions)
+    }
+
     async fn insert_stream_ticket(&self, ticket: &StreamTicket) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO stream_tickets (ticket_hash, session_id, expires_at) VALUES ($1, $2, $3)")
             .bind(ticket.hash.0.as_slice())

@@ -37,6 +37,9 @@ pub trait SessionStore: Send + Sync {
     async fn touch_session(&self, id: SessionId, at: Timestamp) -> Result<(), StoreError>;
     /// Deletes a session (and its tickets); says whether it existed.
     async fn delete_session(&self, id: SessionId) -> Result<bool, StoreError>;
+    /// Deletes sessions that ended (absolute expiry passed, or unused since `idle_before`) and
+    /// stream tickets past their expiry; returns how many sessions went.
+    async fn purge_expired_sessions(&self, now: Timestamp, idle_before: Timestamp) -> Result<u64, StoreError>;
     /// Stores a stream ticket.
     async fn insert_stream_ticket(&self, ticket: &StreamTicket) -> Result<(), StoreError>;
     /// Removes and returns the ticket with this hash: a ticket can be taken once.

@@ -11,6 +11,10 @@ pub fn url() -> String {
     std::env::var("PARLEY_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
+/// The database holding the tests' key stores: a database of its own, since the data
+/// database must never hold keys.
+const KEY_DATABASE: &str = "parley_test_keys";
+
 /// A schema of its own for one test.
 pub struct ScratchSchema {
     /// Its name.
@@ -35,6 +39,26 @@ impl ScratchSchema {
         }
         let name = format!("t_{label}_{}", uuid::Uuid::new_v4().simple());
         Some(Self { name, url })
+    }
+
+    /// A fresh schema in the separate key database (created on first use).
+    pub async fn create_for_keys(label: &str) -> Option<Self> {
+        let data = Self::create(label).await?;
+        let (base, _) = data.url.split_once('?').map_or((data.url.as_str(), ""), |split| split);
+        let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+        let url = format!("{server}/{KEY_DATABASE}");
+        let mut admin = sqlx::PgConnection::connect(&data.url).await.expect("the test server answered a moment ago");
+        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(KEY_DATABASE)
+            .fetch_optional(&mut admin)
+            .await
+            .expect("pg_database is readable");
+        if exists.is_none() {
+            // Tests race to create it; losing the race (duplicate database) is fine.
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {KEY_DATABASE}"))).execute(&mut admin).await.ok();
+        }
+        admin.close().await.ok();
+        Some(Self { name: data.name, url })
     }
 
     /// The store location of this schema (the store creates it on first connect).

@@ -59,10 +59,14 @@ async fn open_stream(
         _ => return Err(ApiError::code(ProblemCode::Unauthenticated)),
     };
     let upgrade = upgrade.map_err(|_| ApiError::detailed(ProblemCode::MalformedRequest, "expected a WebSocket upgrade request"))?;
-    let slot = state.stream_connections.acquire(session.user_id(), state.stream.max_connections_per_user)?;
+    let slot = state
+        .stream_connections
+        .try_acquire(session.user_id(), state.stream.max_connections_per_user)
+        .ok_or_else(|| ApiError::detailed(ProblemCode::RateLimited, "too many open streams for this user"))?;
     let context = LiveContext {
         core: state.core.clone(),
         events: state.bus.subscribe(session.user_id()),
+        connected_at: state.clock.now(),
         ping_interval: state.stream.ping_interval,
         shutdown: state.shutdown.clone(),
     };

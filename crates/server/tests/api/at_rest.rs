@@ -86,13 +86,13 @@ async fn sqlite_files_hold_no_plaintext_while_running_or_after_shutdown() {
 #[tokio::test]
 async fn a_postgres_dump_holds_no_plaintext() {
     let Some(data) = ScratchSchema::create("at_rest").await else { return };
-    let Some(keys) = ScratchSchema::create("at_rest_keys").await else { return };
-    let (data_schema, key_schema, url) = (data.name.clone(), keys.name.clone(), data.url().to_owned());
+    let Some(keys) = ScratchSchema::create_for_keys("at_rest_keys").await else { return };
+    let (data_schema, url) = (data.name.clone(), data.url().to_owned());
     let app = TestApp::spawn_with(|config| {
         config.database_url = url.clone();
         config.database_schema = data_schema.clone();
-        config.key_store_url = url.clone();
-        config.key_store_schema = key_schema.clone();
+        config.key_store_url = keys.url().to_owned();
+        config.key_store_schema = keys.name.clone();
     })
     .await;
     let chat = chat(&app).await;
@@ -101,6 +101,8 @@ async fn a_postgres_dump_holds_no_plaintext() {
     assert!(contains(&dump.stdout, chat.handle.as_bytes()), "control: the dump holds the handles");
     assert!(contains(&dump.stdout, b"messages"), "control: the dump holds the messages table");
     assert!(!contains(&dump.stdout, b"data_keys"), "the data dump must carry no keys");
+    let whole = std::process::Command::new("pg_dump").args(["--schema-only", "--dbname", &url]).output().expect("pg_dump runs");
+    assert!(!contains(&whole.stdout, keys.name.as_bytes()), "the key schema lives in another database");
     assert_clean("the PostgreSQL dump", &dump.stdout, &chat);
     app.stop().await;
     data.drop_schema().await;

@@ -114,3 +114,25 @@ async fn a_third_user_gets_404_for_everything_about_the_conversation() {
     // Without a session it is 401 before anything else.
     assert_problem(app.client.list_messages(conversation.id, &ListMessagesQuery::default()).await, 401, ProblemCode::Unauthenticated);
 }
+
+#[tokio::test]
+async fn opening_many_conversations_is_rate_limited() {
+    let app = TestApp::spawn_with(|config| {
+        config.limits.new_conversations_burst = 2;
+        config.limits.new_conversations_per_hour = 20;
+    })
+    .await;
+    let spammer = app.user("spammer").await;
+    let mut targets = Vec::new();
+    for n in 0..3 {
+        targets.push(app.user(&format!("target{n}")).await);
+    }
+    open_conversation(&spammer, &targets[0], "l").await;
+    open_conversation(&spammer, &targets[1], "l").await;
+    let request = CreateConversationRequest { with: targets[2].handle.clone(), listing_id: None, my_role: Role::Buyer };
+    assert_problem(spammer.client.create_conversation(&request).await, 429, ProblemCode::RateLimited);
+    // Others are not affected, and the budget refills (one every three minutes).
+    open_conversation(&targets[2], &targets[0], "l").await;
+    app.clock.advance(std::time::Duration::from_secs(180));
+    spammer.client.create_conversation(&request).await.unwrap();
+}

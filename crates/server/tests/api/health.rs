@@ -122,3 +122,13 @@ async fn a_configured_certificate_is_served() {
     assert_eq!(app.client.health().await.unwrap().status, "ok");
     assert!(!app.data_dir().join("tls").exists(), "nothing is generated when a certificate is given");
 }
+
+#[tokio::test]
+async fn request_ids_are_the_servers_own() {
+    let app = TestApp::spawn().await;
+    let response = raw_client(&app.ca_pem).get(format!("{}/v1/nothing", app.url)).header("x-request-id", "forged-id").send().await.unwrap();
+    let echoed = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(echoed, "forged-id");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["request_id"], echoed.as_str());
+}

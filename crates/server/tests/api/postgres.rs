@@ -12,7 +12,7 @@ use crate::helpers::{assert_problem, open_conversation};
 #[tokio::test]
 async fn a_chat_works_end_to_end_on_postgres() {
     let Some(data) = ScratchSchema::create("chat").await else { return };
-    let Some(keys) = ScratchSchema::create("chat_keys").await else { return };
+    let Some(keys) = ScratchSchema::create_for_keys("chat_keys").await else { return };
     let app = TestApp::spawn_with(|config| {
         config.database_url = data.url().to_owned();
         config.database_schema = data.name.clone();
@@ -38,6 +38,8 @@ async fn a_chat_works_end_to_end_on_postgres() {
     assert_eq!(page.items.len(), 1);
     assert_problem(outsider.client.list_messages(conversation.id, &ListMessagesQuery::default()).await, 404, ProblemCode::NotFound);
     assert_eq!(buyer.client.me().await.unwrap().email, buyer.email);
+    // PostgreSQL text cannot hold NUL: such a login must fail like any wrong login, not 500.
+    assert_problem(app.client.create_session("nul\u{0}byte", "whatever password").await, 401, ProblemCode::InvalidCredentials);
     app.stop().await;
     data.drop_schema().await;
     keys.drop_schema().await;

@@ -194,3 +194,37 @@ async fn a_reconnecting_client_catches_up_by_sequence() {
         .unwrap();
     assert_eq!(missed.items.iter().map(|m| (m.seq, m.body.as_str())).collect::<Vec<_>>(), [(2, "two"), (3, "three")]);
 }
+
+#[tokio::test]
+async fn tickets_are_rate_limited_per_user() {
+    let app = TestApp::spawn().await;
+    let user = app.user("ticketer").await;
+    for _ in 0..10 {
+        user.client.create_stream_ticket().await.unwrap();
+    }
+    assert_problem(user.client.create_stream_ticket().await, 429, ProblemCode::RateLimited);
+}
+
+#[tokio::test]
+async fn a_new_connection_gets_only_what_is_sent_after_it_opened() {
+    let app = TestApp::spawn().await;
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let conversation = open_conversation(&buyer, &seller, "l1").await;
+    for body in ["old one", "old two", "old three"] {
+        send(&buyer, conversation.id, body).await;
+    }
+    app.clock.advance(Duration::from_secs(1));
+    let mut stream = connect(&seller).await;
+    for body in ["new one", "new two"] {
+        send(&buyer, conversation.id, body).await;
+    }
+    let mut received = Vec::new();
+    while received.len() < 2 {
+        if let ServerFrame::Message { message } = next_frame(&mut stream).await {
+            received.push((message.seq, message.body));
+        }
+    }
+    assert_eq!(received, [(4, "new one".to_owned()), (5, "new two".to_owned())]);
+    stream.send(&ClientFrame::Ping).await.unwrap();
+    assert_eq!(next_frame(&mut stream).await, ServerFrame::Pong, "nothing else was delivered");
+}

@@ -22,12 +22,17 @@ CREATE TABLE sessions (
     expires_at   INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX sessions_by_user ON sessions (user_id);
+-- The periodic purge of ended sessions looks sessions up by both deadlines.
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+CREATE INDEX sessions_by_last_seen ON sessions (last_seen_at);
 
 CREATE TABLE stream_tickets (
     ticket_hash BLOB PRIMARY KEY,
     session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
     expires_at  INTEGER NOT NULL
 ) STRICT;
+CREATE INDEX stream_tickets_by_session ON stream_tickets (session_id);
+CREATE INDEX stream_tickets_by_expiry ON stream_tickets (expires_at);
 
 -- listing_id is '' when the conversation is not about a listing, so that the uniqueness of
 -- (buyer, seller, listing) also holds for listing-less conversations.

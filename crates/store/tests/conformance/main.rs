@@ -43,7 +43,7 @@ where
     test(Backend { store, keys }).await;
 
     let Some(data) = ScratchSchema::create(label).await else { return };
-    let Some(key_schema) = ScratchSchema::create(&format!("{label}_keys")).await else { return };
+    let Some(key_schema) = ScratchSchema::create_for_keys(&format!("{label}_keys")).await else { return };
     let store = connect_store(&data.location(), Durability::Full).await.unwrap();
     let keys = connect_key_store(&key_schema.location()).await.unwrap();
     test(Backend { store, keys }).await;

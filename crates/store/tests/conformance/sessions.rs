@@ -54,3 +54,29 @@ async fn stream_tickets_are_taken_once_and_die_with_their_session() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn purging_removes_only_ended_sessions_and_stale_tickets() {
+    on_both_backends("purge", |backend| async move {
+        let user = user(&backend, "purger").await;
+        let live = SessionRecord { last_seen_at: at(10_000), ..session(user, 1) };
+        let idle = SessionRecord { last_seen_at: at(0), ..session(user, 2) };
+        let expired = SessionRecord { last_seen_at: at(10_000), expires_at: at(9_000), ..session(user, 3) };
+        for record in [&live, &idle, &expired] {
+            backend.store.insert_session(record).await.unwrap();
+        }
+        let fresh = StreamTicket { hash: TokenHash([7; 32]), session_id: live.id, expires_at: at(20_000) };
+        let stale = StreamTicket { hash: TokenHash([6; 32]), session_id: live.id, expires_at: at(9_500) };
+        backend.store.insert_stream_ticket(&fresh).await.unwrap();
+        backend.store.insert_stream_ticket(&stale).await.unwrap();
+
+        let purged = backend.store.purge_expired_sessions(at(9_999), at(5_000)).await.unwrap();
+        assert_eq!(purged, 2);
+        assert!(backend.store.session_by_id(live.id).await.unwrap().is_some());
+        assert!(backend.store.session_by_id(idle.id).await.unwrap().is_none());
+        assert!(backend.store.session_by_id(expired.id).await.unwrap().is_none());
+        assert_eq!(backend.store.take_stream_ticket(&stale.hash).await.unwrap(), None);
+        assert_eq!(backend.store.take_stream_ticket(&fresh.hash).await.unwrap(), Some(fresh));
+    })
+    .await;
+}
