@@ -13,14 +13,15 @@ use crate::Redacted;
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccountRequest {
-    /// The public handle: 3 to 32 letters, digits, `_`, `.` or `-`.
-    #[schema(example = "vintage_cameras")]
+    /// The public handle: 3 to 32 ASCII letters, digits, `_`, `.` or `-`, starting and ending
+    /// with a letter or digit; unique ignoring case.
+    #[schema(example = "vintage_cameras", min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]$")]
     pub handle: String,
     /// The email address. Never shown to other users.
-    #[schema(example = "jane@example.com")]
+    #[schema(example = "jane@example.com", format = Email, max_length = 254)]
     pub email: String,
-    /// At least 8 characters, not a common password.
-    #[schema(format = Password)]
+    /// 8 to 128 characters, not a common password, not containing your handle.
+    #[schema(example = "a long and private passphrase", format = Password, min_length = 8, max_length = 128)]
     pub password: String,
 }
 

@@ -27,9 +27,11 @@ pub struct Party {
 #[serde(deny_unknown_fields)]
 pub struct CreateConversationRequest {
     /// The other party's handle.
+    #[schema(example = "vintage_cameras", min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]$")]
     pub with: String,
     /// The marketplace's id of the listing it is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "listing-4711", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]+$")]
     pub listing_id: Option<String>,
     /// Your role.
     pub my_role: Role,
@@ -72,7 +74,8 @@ pub struct ConversationPage {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListConversationsQuery {
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (empty means the first page).
+    #[param(pattern = r"^(-?[0-9]{1,18}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$")]
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 50).
     #[param(minimum = 1, maximum = 100)]

@@ -15,8 +15,16 @@ use crate::conversations::Party;
 pub struct SendMessageRequest {
     /// Your id for this message (1 to 64 letters, digits, `-`, `_`; a UUID fits). Sending again
     /// with the same id returns the original message instead of a duplicate.
+    #[schema(example = "6f1c0a52-93c4-4e0b-9a43-2f3c1b7d9e10", min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]+$")]
     pub client_msg_id: String,
-    /// The text, at most 4,000 characters.
+    /// The text: at most 4,000 characters (the deployment may set another limit), not blank,
+    /// no control characters but tab and line breaks.
+    #[schema(
+        example = "Is the camera still available?",
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub body: String,
 }
 
@@ -69,7 +77,8 @@ pub struct MessagePage {
     pub has_more: bool,
 }
 
-/// Query of `GET /v1/conversations/{id}/messages`. Without bounds: the newest messages.
+/// Query of `GET /v1/conversations/{id}/messages`. Without bounds: the newest messages; with
+/// both: the messages strictly between them, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]

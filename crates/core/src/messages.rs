@@ -97,7 +97,7 @@ impl Parley {
         if has_more {
             // The extra record lies beyond the page: the oldest when reading backwards.
             match window {
-                MessageWindow::After(_) => records.truncate(limit.get() as usize),
+                MessageWindow::After(_) | MessageWindow::Between { .. } => records.truncate(limit.get() as usize),
                 MessageWindow::Latest | MessageWindow::Before(_) => {
                     records.remove(0);
                 }

@@ -47,10 +47,11 @@ impl Handle {
     pub const MAX_LEN: usize = 32;
 
     /// Validates a handle: 3 to 32 ASCII letters, digits, `_`, `.` or `-`, starting and ending
-    /// with a letter or digit, not reserved. Surrounding white space is ignored.
+    /// with a letter or digit, not reserved. Taken exactly as given: white space is an invalid
+    /// character, as the API's schema says.
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         let reject = |reason| Err(ValidationError::new("handle", reason));
-        let handle = input.trim();
+        let handle = input;
         if handle.len() < Self::MIN_LEN {
             return reject("too_short");
         }
@@ -108,10 +109,10 @@ impl EmailAddress {
     /// Longest address SMTP allows (RFC 5321 path limit minus the angle brackets).
     pub const MAX_LEN: usize = 254;
 
-    /// Validates and normalises (trims, lower-cases) an email address.
+    /// Validates and normalises (lower-cases) an email address.
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         let reject = |reason| Err(ValidationError::new("email", reason));
-        let address = input.trim().to_lowercase();
+        let address = input.to_lowercase();
         if address.len() > Self::MAX_LEN {
             return reject("too_long");
         }
@@ -257,7 +258,8 @@ mod tests {
     fn handles_follow_the_rules() {
         let cases: &[(&str, Result<&str, &str>)] = &[
             ("alice", Ok("alice")),
-            ("  Bob_99  ", Ok("Bob_99")),
+            ("Bob_99", Ok("Bob_99")),
+            (" Bob_99", Err("invalid_characters")),
             ("a.b-c", Ok("a.b-c")),
             ("ab", Err("too_short")),
             (&"x".repeat(33), Err("too_long")),
@@ -284,7 +286,7 @@ mod tests {
 
     #[test]
     fn emails_are_validated_and_normalised() {
-        let ok = EmailAddress::parse("  Jane.Doe+chat@Example.COM ").unwrap();
+        let ok = EmailAddress::parse("Jane.Doe+chat@Example.COM").unwrap();
         assert_eq!(ok.expose(), "jane.doe+chat@example.com");
         for bad in [
             "",
@@ -298,6 +300,7 @@ mod tests {
             "jane@-example.com",
             "jane..d@example.com",
             "jane@example.123",
+            " jane@example.com",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be rejected");
         }

@@ -52,16 +52,26 @@ pub enum MessageWindow {
     Before(Seq),
     /// The oldest messages newer than this position (catching up after a reconnect).
     After(Seq),
+    /// The oldest messages strictly between two positions (filling a known gap).
+    Between {
+        /// Only messages after this position.
+        after: Seq,
+        /// Only messages before this position.
+        before: Seq,
+    },
 }
 
 impl MessageWindow {
-    /// Builds a window from the `before` and `after` query parameters (at most one).
+    /// Builds a window from the optional `before` and `after` query parameters.
     pub fn from_bounds(before: Option<i64>, after: Option<i64>) -> Result<Self, ValidationError> {
         match (before, after) {
             (None, None) => Ok(Self::Latest),
             (Some(before), None) => Seq::new(before).map(Self::Before).map_err(|_| ValidationError::new("before", "negative")),
             (None, Some(after)) => Seq::new(after).map(Self::After).map_err(|_| ValidationError::new("after", "negative")),
-            (Some(_), Some(_)) => Err(ValidationError::new("before", "exclusive_with_after")),
+            (Some(before), Some(after)) => Ok(Self::Between {
+                after: Seq::new(after).map_err(|_| ValidationError::new("after", "negative"))?,
+                before: Seq::new(before).map_err(|_| ValidationError::new("before", "negative"))?,
+            }),
         }
     }
 }
@@ -81,10 +91,17 @@ impl ConversationCursor {
         format!("{}.{}", self.last_activity_at.as_millis(), self.id)
     }
 
-    /// Parses a cursor a client sent back.
+    /// Parses a cursor a client sent back: `<milliseconds>.<uuid>`.
     pub fn decode(text: &str) -> Result<Self, ValidationError> {
         let invalid = || ValidationError::new("cursor", "invalid");
         let (millis, id) = text.split_once('.').ok_or_else(invalid)?;
+        // Exactly the form `encode` writes: no other spelling of a number or a UUID is accepted.
+        let digits = millis.strip_prefix('-').unwrap_or(millis);
+        let canonical_id = id.len() == 36
+            && id.char_indices().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { matches!(c, '0'..='9' | 'a'..='f') });
+        if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) || !canonical_id {
+            return Err(invalid());
+        }
         Ok(Self {
             last_activity_at: Timestamp::from_millis(millis.parse().map_err(|_| invalid())?),
             id: id.parse().map_err(|_| invalid())?,
@@ -107,23 +124,38 @@ mod tests {
     }
 
     #[test]
-    fn windows_take_at_most_one_bound() {
+    fn windows_follow_the_bounds_given() {
+        let seq = |n| Seq::new(n).unwrap();
         assert_eq!(MessageWindow::from_bounds(None, None).unwrap(), MessageWindow::Latest);
-        assert_eq!(MessageWindow::from_bounds(Some(5), None).unwrap(), MessageWindow::Before(Seq::new(5).unwrap()));
-        assert!(MessageWindow::from_bounds(Some(1), Some(2)).is_err());
+        assert_eq!(MessageWindow::from_bounds(Some(5), None).unwrap(), MessageWindow::Before(seq(5)));
+        assert_eq!(MessageWindow::from_bounds(None, Some(2)).unwrap(), MessageWindow::After(seq(2)));
+        assert_eq!(MessageWindow::from_bounds(Some(9), Some(2)).unwrap(), MessageWindow::Between { after: seq(2), before: seq(9) });
         assert!(MessageWindow::from_bounds(None, Some(-3)).is_err());
+        assert!(MessageWindow::from_bounds(Some(-1), Some(3)).is_err());
     }
 
     #[test]
     fn garbage_cursors_are_rejected() {
-        for bad in ["", "abc", "12.", ".uuid", "12.not-a-uuid", "x.00000000-0000-0000-0000-000000000000"] {
+        let bad_cursors = [
+            "",
+            "abc",
+            "12.",
+            ".uuid",
+            "12.not-a-uuid",
+            "x.00000000-0000-0000-0000-000000000000",
+            "+12.00000000-0000-0000-0000-000000000000",
+            "12.00000000-0000-0000-0000-00000000000A",
+            "12.00000000000000000000000000000000",
+            "1234567890123456789.00000000-0000-0000-0000-000000000000",
+        ];
+        for bad in bad_cursors {
             assert!(ConversationCursor::decode(bad).is_err(), "{bad:?}");
         }
     }
 
     proptest! {
         #[test]
-        fn cursors_round_trip(millis in any::<i64>(), id in any::<u128>()) {
+        fn cursors_round_trip(millis in -999_999_999_999_999_999_i64..=999_999_999_999_999_999, id in any::<u128>()) {
             let cursor = ConversationCursor {
                 last_activity_at: Timestamp::from_millis(millis),
                 id: ConversationId::from_uuid(Uuid::from_u128(id)),

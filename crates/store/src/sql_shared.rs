@@ -311,10 +311,17 @@ impl MessageStore for DataStore {
                     .bind(seq.value())
                     .bind(limit)
             }
+            MessageWindow::Between { after, before } => {
+                sqlx::query(concat!(select_message!(), "WHERE conversation_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq ASC LIMIT $4"))
+                    .bind(conversation)
+                    .bind(after.value())
+                    .bind(before.value())
+                    .bind(limit)
+            }
         };
         let rows = query.fetch_all(&self.read).await?;
         let mut messages = rows.iter().map(message_from_row).collect::<Result<Vec<_>, _>>()?;
-        if !matches!(window, MessageWindow::After(_)) {
+        if matches!(window, MessageWindow::Latest | MessageWindow::Before(_)) {
             messages.reverse();
         }
         Ok(messages)

@@ -10,7 +10,7 @@ use parley_store::Inserted;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::openapi::{AuthErrors, BodyErrors, ServerErrors};
+use super::openapi::{AuthErrors, BodyErrors, RateErrors, ServerErrors};
 use crate::error::ApiError;
 use crate::extract::{AuthSession, Created, Json, Query};
 use crate::state::AppState;
@@ -27,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 201, description = "Opened", body = ConversationResponse),
         (status = 200, description = "Already open", body = ConversationResponse),
         (status = 404, description = "No user has that handle", body = parley_api::Problem, content_type = "application/problem+json"),
-        AuthErrors, BodyErrors, ServerErrors,
+        AuthErrors, BodyErrors, RateErrors, ServerErrors,
     ))]
 async fn create_conversation(
     State(state): State<AppState>,
@@ -51,7 +51,7 @@ async fn list_conversations(
     AuthSession(session): AuthSession,
     Query(query): Query<ListConversationsQuery>,
 ) -> Result<Json<ConversationPage>, ApiError> {
-    let cursor = query.cursor.as_deref().map(ConversationCursor::decode).transpose()?;
+    let cursor = query.cursor.as_deref().filter(|c| !c.is_empty()).map(ConversationCursor::decode).transpose()?;
     let limit = PageLimit::parse(query.limit)?;
     let (views, next) = state.core.list_conversations(&session, cursor, limit).await?;
     Ok(Json(ConversationPage { items: views.iter().map(wire::conversation).collect(), next_cursor: next.map(|c| c.encode()) }))

@@ -83,7 +83,7 @@ async fn open_stream(
 /// `POST /v1/stream/tickets`: a single-use ticket (valid 30 seconds) for opening the stream
 /// from a browser, which cannot send an `Authorization` header on a WebSocket.
 #[utoipa::path(post, path = "/v1/stream/tickets", tag = "stream", security(("bearer" = [])),
-    responses((status = 201, body = StreamTicketResponse), AuthErrors, ServerErrors))]
+    responses((status = 201, body = StreamTicketResponse), AuthErrors, RateErrors, ServerErrors))]
 async fn create_stream_ticket(
     State(state): State<AppState>,
     AuthSession(session): AuthSession,

@@ -11,7 +11,9 @@ fn request(handle: &str, email: &str, password: &str) -> CreateAccountRequest {
 #[tokio::test]
 async fn sign_up_then_see_your_own_profile() {
     let app = TestApp::spawn().await;
-    let account = app.client.create_account(&request("  Vintage_Cams ", "Jane.Doe@Example.org", PASSWORD)).await.unwrap();
+    let padded = app.client.create_account(&request(" Vintage_Cams", "Jane.Doe@Example.org", PASSWORD)).await;
+    assert_problem(padded, 422, ProblemCode::ValidationFailed);
+    let account = app.client.create_account(&request("Vintage_Cams", "Jane.Doe@Example.org", PASSWORD)).await.unwrap();
     assert_eq!(account.handle, "Vintage_Cams");
     let session = app.client.create_session("vintage_cams", PASSWORD).await.unwrap();
     let me = app.client.authenticated(&session.token).me().await.unwrap();

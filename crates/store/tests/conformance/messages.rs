@@ -88,6 +88,8 @@ async fn windows_page_backwards_and_forwards() {
         assert_eq!(seqs(before), vec![3, 4, 5, 6]);
         let after = backend.store.messages(conversation_id, MessageWindow::After(Seq::new(2).unwrap()), limit).await.unwrap();
         assert_eq!(seqs(after), vec![3, 4, 5, 6]);
+        let between = MessageWindow::Between { after: Seq::new(2).unwrap(), before: Seq::new(5).unwrap() };
+        assert_eq!(seqs(backend.store.messages(conversation_id, between, limit).await.unwrap()), vec![3, 4]);
         let none = backend.store.messages(conversation_id, MessageWindow::After(Seq::new(10).unwrap()), limit).await.unwrap();
         assert!(none.is_empty());
         let other = backend.store.messages(ConversationId::from_uuid(Uuid::now_v7()), MessageWindow::Latest, limit).await.unwrap();
