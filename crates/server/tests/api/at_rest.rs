@@ -108,3 +108,46 @@ async fn a_postgres_dump_holds_no_plaintext() {
     data.drop_schema().await;
     keys.drop_schema().await;
 }
+
+#[tokio::test]
+async fn a_ciphertext_moved_to_another_row_or_altered_never_opens() {
+    use sqlx::Connection as _;
+    let app = TestApp::spawn().await;
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let conversation = open_conversation(&buyer, &seller, "swap").await;
+    let secret = send(&buyer, conversation.id, "the secret in message one").await;
+    let victim = send(&buyer, conversation.id, "message two").await;
+
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", app.data_dir().join("parley.db").display())).await.unwrap();
+    sqlx::query("UPDATE messages SET body_sealed = (SELECT body_sealed FROM messages WHERE id = $1) WHERE id = $2")
+        .bind(secret.id.to_string())
+        .bind(victim.id.to_string())
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let swapped = seller.client.list_messages(conversation.id, &parley_api::messages::ListMessagesQuery::default()).await;
+    let problem = swapped.expect_err("a swapped ciphertext must not decrypt");
+    assert_eq!(problem.problem().map(|p| p.status), Some(500));
+    assert!(!problem.to_string().contains("secret"), "the error says nothing of the content");
+
+    sqlx::query("UPDATE messages SET body_sealed = (SELECT body_sealed FROM messages WHERE id = $1) WHERE id = $1")
+        .bind(victim.id.to_string())
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let mut tampered: Vec<u8> =
+        sqlx::query_scalar("SELECT body_sealed FROM messages WHERE id = $1").bind(secret.id.to_string()).fetch_one(&mut db).await.unwrap();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    sqlx::query("UPDATE messages SET body_sealed = $1 WHERE id = $2")
+        .bind(&tampered)
+        .bind(secret.id.to_string())
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let altered = seller
+        .client
+        .list_messages(conversation.id, &parley_api::messages::ListMessagesQuery { after: Some(0), before: Some(2), limit: None })
+        .await;
+    assert_eq!(altered.expect_err("an altered ciphertext must not decrypt").problem().map(|p| p.status), Some(500));
+}
