@@ -64,7 +64,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve => run_server(&loaded.config),
         Command::Config { action: ConfigAction::Show } => print_and_exit(&loaded.config.to_redacted_toml()),
-        Command::Openapi => print_and_exit(&parley_server::routes::openapi_json()),
+        Command::Openapi => print_and_exit(&parley_server::routes::openapi_json(loaded.config.limits.message_max_chars)),
     }
 }
 

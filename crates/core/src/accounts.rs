@@ -67,8 +67,11 @@ impl Parley {
             created_at: now,
         };
         if let Err(error) = self.store.insert_user(&user).await {
-            // A refused sign-up (handle or email taken) must not leave its key behind.
-            self.keys.destroy(&scope).await?;
+            // A refused sign-up (handle or email taken) must not leave its key behind. If that
+            // fails too, the caller still learns why the sign-up was refused.
+            if let Err(cleanup) = self.keys.destroy(&scope).await {
+                tracing::warn!(error = %cleanup, "could not destroy the key of a refused sign-up");
+            }
             return Err(error.into());
         }
         tracing::info!(user_id = %id, "account created");

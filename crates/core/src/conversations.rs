@@ -95,7 +95,11 @@ impl Parley {
                 tracing::info!(conversation_id = %record.conversation.id, "conversation opened");
                 Inserted::New(view_of(&record, request.my_role))
             }
-            Inserted::Existing(record) => Inserted::Existing(view_of(&record, request.my_role)),
+            Inserted::Existing(record) => {
+                // Re-opening a conversation costs nothing: only first contact is limited.
+                self.open_limiter.refund(&session.user_id());
+                Inserted::Existing(view_of(&record, request.my_role))
+            }
         })
     }
 

@@ -100,7 +100,7 @@ pub struct Parley {
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventPublisher>,
     hasher: PasswordHasher,
-    hashing_slots: Semaphore,
+    hashing_slots: Arc<Semaphore>,
     send_limiter: KeyedLimiter<UserId>,
     open_limiter: KeyedLimiter<UserId>,
     ticket_limiter: KeyedLimiter<UserId>,
@@ -118,7 +118,7 @@ impl Parley {
             clock: deps.clock,
             events: deps.events,
             hasher,
-            hashing_slots: Semaphore::new(settings.password_hashing_slots.max(1)),
+            hashing_slots: Arc::new(Semaphore::new(settings.password_hashing_slots.max(1))),
             send_limiter: KeyedLimiter::new(settings.send_rate),
             open_limiter: KeyedLimiter::new(settings.open_rate),
             ticket_limiter: KeyedLimiter::new(settings.ticket_rate),
@@ -148,14 +148,18 @@ impl Parley {
     /// Waiting longer than [`HASHING_QUEUE_WAIT`] is answered as overload, so a flood of logins
     /// costs bounded memory and CPU instead of taking the process down.
     async fn hash_work<T: Send + 'static>(&self, work: impl FnOnce(&PasswordHasher) -> T + Send + 'static) -> Result<T, CoreError> {
-        let permit = tokio::time::timeout(HASHING_QUEUE_WAIT, self.hashing_slots.acquire())
+        let permit = tokio::time::timeout(HASHING_QUEUE_WAIT, Arc::clone(&self.hashing_slots).acquire_owned())
             .await
             .map_err(|_| CoreError::Overloaded { retry_after: HASHING_QUEUE_WAIT })?
             .map_err(|e| CoreError::Internal(Box::new(e)))?;
         let hasher = self.hasher.clone();
-        let result = tokio::task::spawn_blocking(move || work(&hasher)).await?;
-        drop(permit);
-        Ok(result)
+        // The permit travels with the blocking work: if the request is dropped (client reset,
+        // timeout), the hash still runs to its end, and its slot stays taken until then.
+        Ok(tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(&hasher)
+        })
+        .await?)
     }
 
     fn check_rate(limiter: &KeyedLimiter<UserId>, user: UserId, now: parley_domain::Timestamp) -> Result<(), CoreError> {

@@ -27,6 +27,14 @@ impl<K: Eq + Hash> KeyedLimiter<K> {
         buckets.entry(key).or_insert_with(|| TokenBucket::full(self.policy, now)).try_take(self.policy, now)
     }
 
+    /// Returns the token `key` took for an action that turned out to be free.
+    pub fn refund(&self, key: &K) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(bucket) = buckets.get_mut(key) {
+            bucket.give_back(self.policy);
+        }
+    }
+
     /// Forgets buckets that are full again.
     pub fn prune(&self, now: Timestamp) {
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -231,12 +231,13 @@ pub enum Login {
 }
 
 impl Login {
-    /// Parses a login: anything with an `@` is an email address, the rest a handle. Invalid
+    /// Parses a login: anything with an `@` is an email address, the rest a handle; surrounding
+    /// white space (from autocomplete) is ignored, unlike at sign-up. Invalid
     /// input is reported as a plain validation error; callers answer it like a wrong password
     /// so the response says nothing about which accounts exist.
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         if input.contains('@') {
-            EmailAddress::parse(input).map(Login::Email)
+            EmailAddress::parse(input.trim()).map(Login::Email)
         } else {
             let trimmed = input.trim();
             let handle_like = !trimmed.is_empty()
@@ -343,6 +344,7 @@ mod tests {
     fn login_distinguishes_email_from_handle() {
         assert_eq!(Login::parse("Alice").unwrap(), Login::Handle(Handle::parse("alice").unwrap().key()));
         assert!(matches!(Login::parse("a@example.com").unwrap(), Login::Email(_)));
+        assert_eq!(Login::parse(" a@example.com\n").unwrap(), Login::parse("a@example.com").unwrap(), "autocomplete spaces");
         assert!(Login::parse("").is_err());
         assert!(Login::parse("a\u{0}b").is_err(), "nothing a handle cannot hold reaches a query");
         assert!(Login::parse("robert'); --").is_err());

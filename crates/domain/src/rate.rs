@@ -58,6 +58,11 @@ impl TokenBucket {
         Err(Duration::from_secs_f64(wait.max(0.001)))
     }
 
+    /// Gives back a token taken for an action that turned out to cost nothing.
+    pub fn give_back(&mut self, policy: RatePolicy) {
+        self.tokens = (self.tokens + 1.0).min(f64::from(policy.burst));
+    }
+
     /// Whether the bucket would be full at `now` (it can then be forgotten).
     pub fn is_full_at(&self, policy: RatePolicy, now: Timestamp) -> bool {
         let mut copy = *self;
@@ -103,6 +108,24 @@ mod tests {
             assert!(bucket.try_take(POLICY, later).is_ok());
         }
         assert!(bucket.try_take(POLICY, later).is_err());
+    }
+
+    #[test]
+    fn a_token_given_back_is_usable_again_but_never_exceeds_the_burst() {
+        let t0 = Timestamp::from_millis(0);
+        let mut bucket = TokenBucket::full(POLICY, t0);
+        for _ in 0..3 {
+            bucket.try_take(POLICY, t0).unwrap();
+        }
+        bucket.give_back(POLICY);
+        assert!(bucket.try_take(POLICY, t0).is_ok());
+        assert!(bucket.try_take(POLICY, t0).is_err());
+        let mut full = TokenBucket::full(POLICY, t0);
+        full.give_back(POLICY);
+        for _ in 0..3 {
+            full.try_take(POLICY, t0).unwrap();
+        }
+        assert!(full.try_take(POLICY, t0).is_err());
     }
 
     #[test]

@@ -406,6 +406,12 @@ fn location(key: &'static str, url: &str, schema: &str, default_sqlite: &Path) -
         if path.is_empty() {
             return Err(ConfigError::Invalid { key, message: "sqlite URL needs a file path".to_owned() });
         }
+        if path.contains('?') {
+            return Err(ConfigError::Invalid {
+                key,
+                message: "sqlite URL options are not supported: the server sets its own (WAL, synchronous, secure_delete)".to_owned(),
+            });
+        }
         return Ok(StoreLocation::Sqlite { path: PathBuf::from(path) });
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -441,13 +447,20 @@ fn lexically_absolute(path: &Path) -> Option<PathBuf> {
     Some(normal)
 }
 
-/// The (host and port, database) a PostgreSQL URL points at, ignoring credentials and options.
+/// The (host and port, database) a PostgreSQL URL points at, ignoring credentials and
+/// options. The database is the path, else a `dbname` option, else libpq's default: the user.
 fn postgres_database(url: &str) -> (String, String) {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let rest = rest.split(['?', '#']).next().unwrap_or_default();
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-    let (host, database) = rest.split_once('/').unwrap_or((rest, ""));
-    let host = if host.contains(':') { host.to_ascii_lowercase() } else { format!("{}:5432", host.to_ascii_lowercase()) };
+    let rest = rest.split('#').next().unwrap_or_default();
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (credentials, location) = rest.rsplit_once('@').unwrap_or(("", rest));
+    let user = credentials.split(':').next().unwrap_or_default();
+    let (host, path) = location.split_once('/').unwrap_or((location, ""));
+    let option = query.split('&').find_map(|pair| pair.strip_prefix("dbname="));
+    let database = if path.is_empty() { option.unwrap_or(user) } else { path };
+    let host = host.to_ascii_lowercase();
+    let has_port = if host.starts_with('[') { host.contains("]:") } else { host.contains(':') };
+    let host = if has_port { host } else { format!("{host}:5432") };
     (host, database.to_owned())
 }
 
@@ -467,17 +480,38 @@ fn redact_url(url: &str) -> String {
     }
 }
 
-/// Masks a `password=` query parameter (libpq accepts the password there too).
+/// Masks every query option whose name mentions a password (`password`, `sslpassword`,
+/// percent-encoded or not): libpq accepts secrets there too.
 fn redact_query_password(url: &str) -> String {
     let Some((base, query)) = url.split_once('?') else { return url.to_owned() };
     let masked: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=[redacted]"),
+            Some((key, _)) if percent_decode(key).to_ascii_lowercase().contains("password") => format!("{key}=[redacted]"),
             _ => pair.to_owned(),
         })
         .collect();
     format!("{base}?{}", masked.join("&"))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 fn parse_tree(tree: &toml::Table) -> Result<Config, toml::de::Error> {
@@ -618,6 +652,8 @@ mod tests {
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("postgres://parley:[redacted]@db.internal/parley"));
         assert!(shown.contains("sslmode=verify-full&password=[redacted]"));
+        let sneaky = Config { database_url: "postgres://db/p?sslpassword=s3cret&PASS%57ORD=s3cret".to_owned(), ..Config::default() };
+        assert!(!sneaky.to_redacted_toml().contains("s3cret"));
     }
 
     #[test]
@@ -625,14 +661,26 @@ mod tests {
         let same_db = [
             ("postgres://a:x@db:5432/parley", "postgres://b:y@DB/parley?sslmode=require"),
             ("postgres://db/parley", "postgresql://db:5432/parley"),
+            ("postgres://[::1]/parley", "postgres://[::1]:5432/parley"),
+            ("postgres://db/?dbname=parley", "postgres://db/parley"),
+            ("postgres://parley@db", "postgres://parley@db/parley"),
         ];
         for (data, keys) in same_db {
             let env = env(&[("PARLEY_DATABASE_URL", data), ("PARLEY_KEY_STORE_URL", keys), ("PARLEY_KEY_STORE_SCHEMA", "keys")]);
             let error = Config::load(None, env).unwrap_err().to_string();
             assert!(error.contains("key_store_url"), "{data} vs {keys}: {error}");
         }
-        let separate = env(&[("PARLEY_DATABASE_URL", "postgres://db/parley"), ("PARLEY_KEY_STORE_URL", "postgres://db/parley_keys")]);
-        assert!(Config::load(None, separate).is_ok());
+        for (data, keys) in [
+            ("postgres://db/parley", "postgres://db/parley_keys"),
+            ("postgres://db/?dbname=a", "postgres://db/?dbname=b"),
+            ("postgres://app@db", "postgres://keys@db"),
+            ("postgres://db:5432/parley", "postgres://db:5433/parley"),
+        ] {
+            let separate = env(&[("PARLEY_DATABASE_URL", data), ("PARLEY_KEY_STORE_URL", keys)]);
+            assert!(Config::load(None, separate).is_ok(), "{data} vs {keys}");
+        }
+        let error = Config::load(None, env(&[("PARLEY_DATABASE_URL", "sqlite:x.db?mode=rwc")])).unwrap_err().to_string();
+        assert!(error.contains("options are not supported"), "{error}");
         let error = Config::load(None, env(&[("PARLEY_KEY_STORE_URL", "sqlite:data/../data/parley.db")])).unwrap_err().to_string();
         assert!(error.contains("key_store_url"), "{error}");
     }

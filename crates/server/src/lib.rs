@@ -112,7 +112,11 @@ impl Server {
         };
         let app = routes::app(
             state.clone(),
-            HttpLimits { body_limit_bytes: config.http.body_limit_bytes, request_timeout: config.request_timeout() },
+            HttpLimits {
+                body_limit_bytes: config.http.body_limit_bytes,
+                request_timeout: config.request_timeout(),
+                message_max_chars: config.limits.message_max_chars,
+            },
         );
         let limits = ConnectionLimits {
             max_connections: config.http.max_connections,

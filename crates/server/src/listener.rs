@@ -55,6 +55,7 @@ pub async fn serve(
     let connections = TaskTracker::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let per_client = Arc::new(SlotCounter::new());
+    let mut refusals = RefusalLog::default();
     loop {
         let (tcp, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -69,11 +70,11 @@ pub async fn serve(
             },
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            tracing::warn!("connection limit reached; refusing a connection");
+            refusals.note("connection limit reached");
             continue;
         };
         let Some(client_slot) = per_client.try_acquire(client_key(peer.ip()), limits.max_connections_per_ip) else {
-            tracing::warn!("per-client connection limit reached; refusing a connection");
+            refusals.note("per-client connection limit reached");
             continue;
         };
         let (acceptor, app, shutdown) = (acceptor.clone(), app.clone(), shutdown.clone());
@@ -123,6 +124,27 @@ async fn serve_connection(
     };
     if let Err(error) = result {
         tracing::debug!(%error, "connection ended with an error");
+    }
+}
+
+/// Counts refused connections and logs them at most every ten seconds, so that a client
+/// hammering the limit cannot flood the log.
+#[derive(Default)]
+struct RefusalLog {
+    refused: u64,
+    last_logged: Option<tokio::time::Instant>,
+}
+
+impl RefusalLog {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    fn note(&mut self, reason: &'static str) {
+        self.refused += 1;
+        if self.last_logged.is_none_or(|at| at.elapsed() >= Self::EVERY) {
+            tracing::warn!(reason, refused = self.refused, "refusing connections");
+            self.refused = 0;
+            self.last_logged = Some(tokio::time::Instant::now());
+        }
     }
 }
 

@@ -162,7 +162,11 @@ impl Delivery {
         let log = |error: parley_core::CoreError| tracing::warn!(%error, conversation_id = %conversation, "stream delivery failed");
         let mut from = match self.delivered.get(&conversation) {
             Some(&delivered) => delivered,
-            None => boundary(&self.core, participant, self.connected_at).await.map_err(log)?,
+            // The signalled message is always news: its timestamp is taken before it commits,
+            // so it may predate the connection and still be unseen.
+            None => {
+                boundary(&self.core, participant, self.connected_at).await.map_err(log)?.min(Seq::new(seq.value() - 1).unwrap_or(Seq::ZERO))
+            }
         };
         loop {
             let page = self.core.list_messages(participant, MessageWindow::After(from), PageLimit::DEFAULT).await.map_err(log)?;

@@ -43,6 +43,8 @@ pub struct HttpLimits {
     pub body_limit_bytes: usize,
     /// Longest time to answer a request.
     pub request_timeout: Duration,
+    /// The configured message length limit, stated in the OpenAPI document.
+    pub message_max_chars: usize,
 }
 
 /// Every documented route, before state and middleware.
@@ -57,15 +59,23 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(stream::router())
 }
 
-/// The OpenAPI document of [`api`].
-pub fn openapi_json() -> String {
-    api().into_openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+/// The OpenAPI document of [`api`], stating the deployment's own message length limit.
+pub fn openapi_json(message_max_chars: usize) -> String {
+    render_openapi(&api().into_openapi(), message_max_chars)
+}
+
+fn render_openapi(spec: &utoipa::openapi::OpenApi, message_max_chars: usize) -> String {
+    let mut document = serde_json::to_value(spec).unwrap_or_default();
+    if let Some(body) = document.pointer_mut("/components/schemas/SendMessageRequest/properties/body") {
+        body["maxLength"] = message_max_chars.into();
+    }
+    serde_json::to_string_pretty(&document).unwrap_or_default()
 }
 
 /// The complete application: routes, state and middleware.
 pub fn app(mut state: AppState, limits: HttpLimits) -> Router {
     let (router, spec) = api().split_for_parts();
-    state.openapi = Arc::new(spec.to_pretty_json().unwrap_or_default());
+    state.openapi = Arc::new(render_openapi(&spec, limits.message_max_chars));
     let mut router = router.fallback(|| async { ApiError::code(ProblemCode::NotFound) }).with_state(state);
     router = router.layer(
         ServiceBuilder::new()

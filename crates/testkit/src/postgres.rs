@@ -44,9 +44,12 @@ impl ScratchSchema {
     /// A fresh schema in the separate key database (created on first use).
     pub async fn create_for_keys(label: &str) -> Option<Self> {
         let data = Self::create(label).await?;
-        let (base, _) = data.url.split_once('?').map_or((data.url.as_str(), ""), |split| split);
+        let (base, query) = data.url.split_once('?').map_or((data.url.as_str(), None), |(base, query)| (base, Some(query)));
         let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-        let url = format!("{server}/{KEY_DATABASE}");
+        let url = match query {
+            Some(query) => format!("{server}/{KEY_DATABASE}?{query}"),
+            None => format!("{server}/{KEY_DATABASE}"),
+        };
         let mut admin = sqlx::PgConnection::connect(&data.url).await.expect("the test server answered a moment ago");
         let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
             .bind(KEY_DATABASE)
@@ -54,8 +57,12 @@ impl ScratchSchema {
             .await
             .expect("pg_database is readable");
         if exists.is_none() {
-            // Tests race to create it; losing the race (duplicate database) is fine.
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {KEY_DATABASE}"))).execute(&mut admin).await.ok();
+            let created = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {KEY_DATABASE}"))).execute(&mut admin).await;
+            // Tests race to create it: losing the race (42P04, duplicate database) is fine.
+            if let Err(error) = created {
+                let duplicate = error.as_database_error().and_then(sqlx::error::DatabaseError::code).is_some_and(|code| code == "42P04");
+                assert!(duplicate, "cannot create the test key database: {error}");
+            }
         }
         admin.close().await.ok();
         Some(Self { name: data.name, url })

@@ -61,6 +61,14 @@ async fn every_documented_operation_is_routed() {
 
 #[test]
 fn the_cli_prints_the_same_document() {
-    let spec: serde_json::Value = serde_json::from_str(&parley_server::routes::openapi_json()).unwrap();
+    let spec: serde_json::Value = serde_json::from_str(&parley_server::routes::openapi_json(4000)).unwrap();
     assert!(spec["paths"]["/v1/conversations/{id}/messages"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn the_document_states_the_configured_message_limit() {
+    let app = TestApp::spawn_with(|config| config.limits.message_max_chars = 280).await;
+    let spec: serde_json::Value =
+        raw_client(&app.ca_pem).get(format!("{}/v1/openapi.json", app.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(spec["components"]["schemas"]["SendMessageRequest"]["properties"]["body"]["maxLength"], 280);
 }
