@@ -14,10 +14,12 @@ use crate::Redacted;
 #[serde(deny_unknown_fields)]
 pub struct CreateAccountRequest {
     /// The public handle: 3 to 32 ASCII letters, digits, `_`, `.` or `-`, starting and ending
-    /// with a letter or digit; unique ignoring case.
+    /// with a letter or digit; unique ignoring case. Names that could pass for staff or the
+    /// system (`admin`, `support`, `parley`, ...) are reserved: 422 `reserved`.
     #[schema(example = "vintage_cameras", min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]$")]
     pub handle: String,
-    /// The email address. Never shown to other users.
+    /// The email address. Never shown to other users. Its domain must have at least two labels
+    /// and an alphabetic top-level domain (no `localhost`, no IP literals).
     #[schema(example = "jane@example.com", format = Email, max_length = 254)]
     pub email: String,
     /// 8 to 128 characters, not a common password, not containing your handle.
