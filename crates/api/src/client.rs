@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, ServerName};
 use serde::Serialize;
@@ -324,9 +324,4 @@ impl Stream {
         let frame = CloseFrame { code: tungstenite::protocol::frame::coding::CloseCode::Normal, reason: "bye".into() };
         self.socket.close(Some(frame)).await.map_err(|e| ClientError::WebSocket(e.to_string()))
     }
-}
-
-/// Whether a status code is a success, for callers holding raw responses.
-pub fn is_success(status: u16) -> bool {
-    StatusCode::from_u16(status).is_ok_and(|s| s.is_success())
 }

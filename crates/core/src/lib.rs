@@ -126,11 +126,6 @@ impl Parley {
         })
     }
 
-    /// The settings in force.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// Whether the database answers.
     pub async fn health(&self) -> Result<(), CoreError> {
         Ok(self.store.ping().await?)

@@ -14,17 +14,6 @@ pub enum Role {
     Seller,
 }
 
-impl Role {
-    /// The other side of the deal.
-    #[must_use]
-    pub const fn opposite(self) -> Self {
-        match self {
-            Role::Buyer => Role::Seller,
-            Role::Seller => Role::Buyer,
-        }
-    }
-}
-
 /// A marketplace's own identifier for a listing: 1 to 128 ASCII letters, digits, `.`, `_`,
 /// `:` or `-`. Parley does not interpret it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -82,14 +71,6 @@ impl Conversation {
         }
     }
 
-    /// The party in `role`.
-    pub fn party(&self, role: Role) -> UserId {
-        match role {
-            Role::Buyer => self.buyer,
-            Role::Seller => self.seller,
-        }
-    }
-
     /// Both parties, buyer first.
     pub fn parties(&self) -> [UserId; 2] {
         [self.buyer, self.seller]
@@ -120,7 +101,6 @@ mod tests {
         assert_eq!(conv.role_of(buyer), Some(Role::Buyer));
         assert_eq!(conv.role_of(seller), Some(Role::Seller));
         assert_eq!(conv.role_of(outsider), None);
-        assert_eq!(conv.party(Role::Buyer.opposite()), seller);
     }
 
     #[test]
