@@ -200,8 +200,7 @@ impl Client {
             Err(tungstenite::Error::Http(response)) => {
                 let status = response.status().as_u16();
                 let body = response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default().into_owned();
-                Err(serde_json::from_str::<Problem>(&body)
-                    .map_or(ClientError::Unexpected { status, body }, |p| ClientError::Problem(Box::new(p))))
+                Err(problem_or_unexpected(status, body))
             }
             Err(error) => Err(ClientError::WebSocket(error.to_string())),
         }
@@ -264,10 +263,15 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<With
 async fn problem_of(response: reqwest::Response) -> ClientError {
     let status = response.status();
     match response.text().await {
-        Ok(body) => serde_json::from_str::<Problem>(&body)
-            .map_or(ClientError::Unexpected { status: status.as_u16(), body }, |p| ClientError::Problem(Box::new(p))),
+        Ok(body) => problem_or_unexpected(status.as_u16(), body),
         Err(error) => ClientError::Transport(error),
     }
+}
+
+/// The problem body an error response carries, or the raw body if it is not one.
+fn problem_or_unexpected(status: u16, body: String) -> ClientError {
+    serde_json::from_str::<Problem>(&body)
+        .map_or(ClientError::Unexpected { status, body }, |problem| ClientError::Problem(Box::new(problem)))
 }
 
 /// An open `/v1/stream` WebSocket.

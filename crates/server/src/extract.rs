@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use parley_api::ProblemCode;
 use parley_core::{Participant, Session};
 use parley_domain::ConversationId;
+use parley_store::Inserted;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -51,6 +52,15 @@ pub struct Created<T>(pub T);
 impl<T: Serialize> IntoResponse for Created<T> {
     fn into_response(self) -> Response {
         (StatusCode::CREATED, Json(self.0)).into_response()
+    }
+}
+
+/// The answer to a create that may find its resource already there: 201 with a new one, 200
+/// with the existing one (an idempotent retry, a conversation already open).
+pub fn created_or_existing<T, D: Serialize>(inserted: Inserted<T>, to_wire: impl FnOnce(&T) -> D) -> Response {
+    match inserted {
+        Inserted::New(value) => Created(to_wire(&value)).into_response(),
+        Inserted::Existing(value) => Json(to_wire(&value)).into_response(),
     }
 }
 

@@ -89,11 +89,9 @@ impl StoreDiagnostics for SqliteStore {
         let mut settings = BTreeMap::new();
         for (pool_name, pool) in [("read", &self.read), ("write", &self.write)] {
             for pragma in ["journal_mode", "synchronous", "secure_delete", "foreign_keys"] {
-                let value: String =
-                    match sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("PRAGMA {pragma}"))).fetch_one(pool).await {
-                        Ok(number) => number.to_string(),
-                        Err(_) => sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA {pragma}"))).fetch_one(pool).await?,
-                    };
+                // The pragma's table-valued form lets one query read text and numbers alike.
+                let query = format!("SELECT CAST({pragma} AS TEXT) FROM pragma_{pragma}");
+                let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(query)).fetch_one(pool).await?;
                 settings.insert(format!("{pool_name}.{pragma}"), value);
             }
         }

@@ -1,18 +1,17 @@
 //! Conversations: open one, list mine.
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use parley_api::conversations::{ConversationPage, ConversationResponse, CreateConversationRequest, ListConversationsQuery};
 use parley_core::OpenConversation;
 use parley_domain::ListingId;
 use parley_domain::page::{ConversationCursor, PageLimit};
-use parley_store::Inserted;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::{AuthErrors, BodyErrors, RateErrors, ServerErrors};
 use crate::error::ApiError;
-use crate::extract::{AuthSession, Created, Json, Query};
+use crate::extract::{AuthSession, Json, Query, created_or_existing};
 use crate::state::AppState;
 use crate::wire;
 
@@ -36,10 +35,7 @@ async fn create_conversation(
 ) -> Result<Response, ApiError> {
     let listing = request.listing_id.as_deref().map(ListingId::parse).transpose()?;
     let request = OpenConversation { with: request.with, listing, my_role: wire::role_from(request.my_role) };
-    Ok(match state.core.open_conversation(&session, request).await? {
-        Inserted::New(view) => Created(wire::conversation(&view)).into_response(),
-        Inserted::Existing(view) => Json(wire::conversation(&view)).into_response(),
-    })
+    Ok(created_or_existing(state.core.open_conversation(&session, request).await?, wire::conversation))
 }
 
 /// `GET /v1/conversations`: your conversations, most recent activity first.

@@ -1,18 +1,17 @@
 //! Messages of one conversation: send, read.
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use parley_api::messages::{ListMessagesQuery, MessagePage, MessageResponse, SendMessageRequest};
 use parley_core::SendMessage;
 use parley_domain::ClientMsgId;
 use parley_domain::page::{MessageWindow, PageLimit};
-use parley_store::Inserted;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::{AuthErrors, BodyErrors, ConversationErrors, RateErrors, ServerErrors};
 use crate::error::ApiError;
-use crate::extract::{Created, Json, ParticipantOf, Query};
+use crate::extract::{Json, ParticipantOf, Query, created_or_existing};
 use crate::state::AppState;
 use crate::wire;
 
@@ -36,10 +35,7 @@ async fn send_message(
     Json(request): Json<SendMessageRequest>,
 ) -> Result<Response, ApiError> {
     let request = SendMessage { client_msg_id: ClientMsgId::parse(&request.client_msg_id)?, body: request.body };
-    Ok(match state.core.send_message(&participant, request).await? {
-        Inserted::New(view) => Created(wire::message(&view)).into_response(),
-        Inserted::Existing(view) => Json(wire::message(&view)).into_response(),
-    })
+    Ok(created_or_existing(state.core.send_message(&participant, request).await?, wire::message))
 }
 
 /// `GET /v1/conversations/{id}/messages`: messages, oldest first. No bound: the newest page;

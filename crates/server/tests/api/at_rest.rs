@@ -119,37 +119,29 @@ async fn a_ciphertext_moved_to_another_row_or_altered_never_opens() {
     let victim = send(&buyer, conversation.id, "message two").await;
 
     let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", app.data_dir().join("parley.db").display())).await.unwrap();
-    let original: Vec<u8> =
-        sqlx::query_scalar("SELECT body_sealed FROM messages WHERE id = $1").bind(victim.id.to_string()).fetch_one(&mut db).await.unwrap();
-    sqlx::query("UPDATE messages SET body_sealed = (SELECT body_sealed FROM messages WHERE id = $1) WHERE id = $2")
-        .bind(secret.id.to_string())
-        .bind(victim.id.to_string())
-        .execute(&mut db)
-        .await
-        .unwrap();
+    let original = sealed_body(&mut db, victim.id).await;
+    let secret_sealed = sealed_body(&mut db, secret.id).await;
+    set_sealed_body(&mut db, victim.id, &secret_sealed).await;
     let swapped = seller.client.list_messages(conversation.id, &parley_api::messages::ListMessagesQuery::default()).await;
     let problem = swapped.expect_err("a swapped ciphertext must not decrypt");
     assert_eq!(problem.problem().map(|p| p.status), Some(500));
     assert!(!problem.to_string().contains("secret"), "the error says nothing of the content");
 
-    sqlx::query("UPDATE messages SET body_sealed = $1 WHERE id = $2")
-        .bind(&original)
-        .bind(victim.id.to_string())
-        .execute(&mut db)
-        .await
-        .unwrap();
+    set_sealed_body(&mut db, victim.id, &original).await;
     let restored = seller.client.list_messages(conversation.id, &parley_api::messages::ListMessagesQuery::default()).await.unwrap();
     assert_eq!(restored.items.len(), 2, "control: with the right ciphertext back, the page reads again");
-    let mut tampered: Vec<u8> =
-        sqlx::query_scalar("SELECT body_sealed FROM messages WHERE id = $1").bind(secret.id.to_string()).fetch_one(&mut db).await.unwrap();
+    let mut tampered = sealed_body(&mut db, secret.id).await;
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
-    sqlx::query("UPDATE messages SET body_sealed = $1 WHERE id = $2")
-        .bind(&tampered)
-        .bind(secret.id.to_string())
-        .execute(&mut db)
-        .await
-        .unwrap();
+    set_sealed_body(&mut db, secret.id, &tampered).await;
     let altered = seller.client.list_messages(conversation.id, &parley_api::messages::ListMessagesQuery::default()).await;
     assert_eq!(altered.expect_err("an altered ciphertext must not decrypt").problem().map(|p| p.status), Some(500));
+}
+
+async fn sealed_body(db: &mut sqlx::SqliteConnection, message: Uuid) -> Vec<u8> {
+    sqlx::query_scalar("SELECT body_sealed FROM messages WHERE id = $1").bind(message.to_string()).fetch_one(db).await.unwrap()
+}
+
+async fn set_sealed_body(db: &mut sqlx::SqliteConnection, message: Uuid, sealed: &[u8]) {
+    sqlx::query("UPDATE messages SET body_sealed = $1 WHERE id = $2").bind(sealed).bind(message.to_string()).execute(db).await.unwrap();
 }
