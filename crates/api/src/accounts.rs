@@ -52,8 +52,9 @@ pub struct MeResponse {
     pub id: Uuid,
     /// The handle.
     pub handle: String,
-    /// The email address.
-    pub email: String,
+    /// The email address (absent for an account made by marketplace single sign-on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// When the account was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -74,19 +75,42 @@ pub struct CreateSessionRequest {
     /// The password.
     #[schema(format = Password)]
     pub password: String,
+    /// How the new session is labelled and carried.
+    #[serde(default)]
+    pub session: SessionOptions,
+}
+
+/// How a new session is labelled and carried. Shared by every way of logging in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionOptions {
+    /// A label for this device, shown in your session list and security events (default: the
+    /// `User-Agent`). Control characters are dropped; longer labels are cut to 64 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200)]
+    pub device_label: Option<String>,
+    /// `true` for the web client: the token is set as an HttpOnly, Secure, SameSite=Strict
+    /// cookie instead of being returned, and every unsafe request must then carry the
+    /// returned `csrf_token` in an `X-CSRF-Token` header.
+    #[serde(default)]
+    pub cookie: bool,
 }
 
 impl fmt::Debug for CreateSessionRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CreateSessionRequest").field("login", &Redacted).field("password", &Redacted).finish()
+        f.debug_struct("CreateSessionRequest").field("login", &Redacted).field("password", &Redacted).finish_non_exhaustive()
     }
 }
 
-/// A new session. The token is shown once; send it as `Authorization: Bearer <token>`.
+/// A new session. A bearer token is shown once; send it as `Authorization: Bearer <token>`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SessionResponse {
-    /// The bearer token.
-    pub token: String,
+    /// The bearer token (absent for a cookie session, whose token is in the cookie).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// For a cookie session: the value to send as `X-CSRF-Token` on unsafe requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
     /// The session's id.
     pub session_id: Uuid,
     /// When the session ends at the latest (it also ends after 30 minutes unused).

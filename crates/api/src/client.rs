@@ -20,7 +20,13 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 use uuid::Uuid;
 
-use crate::accounts::{AccountResponse, CreateAccountRequest, CreateSessionRequest, MeResponse, SessionResponse, StreamTicketResponse};
+use crate::accounts::{
+    AccountResponse, CreateAccountRequest, CreateSessionRequest, MeResponse, SessionOptions, SessionResponse, StreamTicketResponse,
+};
+use crate::security::{
+    ChangePasswordRequest, MfaStatusResponse, RecoveryCodesResponse, RevokedSessions, SecondFactorRequest, SecondFactorRequired,
+    SecurityEventList, SessionList, TotpCodeRequest, TotpEnrolmentResponse,
+};
 use crate::conversations::{ConversationPage, ConversationResponse, CreateConversationRequest, ListConversationsQuery};
 use crate::messages::{ListMessagesQuery, MessagePage, MessageResponse, SendMessageRequest};
 use crate::problem::Problem;
@@ -63,6 +69,15 @@ impl ClientError {
 
 /// A status code with the decoded body.
 pub type WithStatus<T> = (u16, T);
+
+/// The answer to a password login.
+#[derive(Debug)]
+pub enum LoginAnswer {
+    /// Logged in.
+    LoggedIn(SessionResponse),
+    /// A second factor is required.
+    SecondFactorRequired(SecondFactorRequired),
+}
 
 /// A client of one Parley server, optionally logged in.
 #[derive(Clone)]
@@ -128,10 +143,77 @@ impl Client {
         self.call(Method::POST, "/v1/accounts", Some(request)).await.map(|(_, body)| body)
     }
 
-    /// `POST /v1/sessions`.
+    /// `POST /v1/sessions` for an account without a second factor: a bearer session.
     pub async fn create_session(&self, login: &str, password: &str) -> Result<SessionResponse, ClientError> {
-        let request = CreateSessionRequest { login: login.to_owned(), password: password.to_owned() };
-        self.call(Method::POST, "/v1/sessions", Some(&request)).await.map(|(_, body)| body)
+        let request = CreateSessionRequest { login: login.to_owned(), password: password.to_owned(), session: SessionOptions::default() };
+        match self.log_in(&request).await? {
+            LoginAnswer::LoggedIn(session) => Ok(session),
+            LoginAnswer::SecondFactorRequired(_) => Err(ClientError::Unexpected { status: 202, body: "second factor required".into() }),
+        }
+    }
+
+    /// `POST /v1/sessions`: logged in (201), or a second factor is required (202).
+    pub async fn log_in(&self, request: &CreateSessionRequest) -> Result<LoginAnswer, ClientError> {
+        let (status, body): WithStatus<serde_json::Value> = self.call(Method::POST, "/v1/sessions", Some(request)).await?;
+        let unexpected = |body: &serde_json::Value| ClientError::Unexpected { status, body: body.to_string() };
+        if status == 202 {
+            serde_json::from_value(body.clone()).map(LoginAnswer::SecondFactorRequired).map_err(|_| unexpected(&body))
+        } else {
+            serde_json::from_value(body.clone()).map(LoginAnswer::LoggedIn).map_err(|_| unexpected(&body))
+        }
+    }
+
+    /// `POST /v1/sessions/second-factor`.
+    pub async fn complete_second_factor(&self, request: &SecondFactorRequest) -> Result<SessionResponse, ClientError> {
+        self.call(Method::POST, "/v1/sessions/second-factor", Some(request)).await.map(|(_, body)| body)
+    }
+
+    /// `GET /v1/sessions`.
+    pub async fn list_sessions(&self) -> Result<SessionList, ClientError> {
+        self.call(Method::GET, "/v1/sessions", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `DELETE /v1/sessions`: every other session.
+    pub async fn revoke_other_sessions(&self) -> Result<RevokedSessions, ClientError> {
+        self.call(Method::DELETE, "/v1/sessions", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `DELETE /v1/sessions/{id}`.
+    pub async fn revoke_session(&self, id: Uuid) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/v1/sessions/{id}")).await
+    }
+
+    /// `PUT /v1/me/password`.
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<(), ClientError> {
+        let request = ChangePasswordRequest { current_password: current.to_owned(), new_password: new.to_owned() };
+        self.call_status(Method::PUT, "/v1/me/password", Some(&request)).await.map(|_| ())
+    }
+
+    /// `GET /v1/me/security-events`.
+    pub async fn security_events(&self) -> Result<SecurityEventList, ClientError> {
+        self.call(Method::GET, "/v1/me/security-events", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `GET /v1/me/mfa`.
+    pub async fn mfa_status(&self) -> Result<MfaStatusResponse, ClientError> {
+        self.call(Method::GET, "/v1/me/mfa", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `POST /v1/me/mfa/totp`.
+    pub async fn start_totp(&self) -> Result<TotpEnrolmentResponse, ClientError> {
+        self.call(Method::POST, "/v1/me/mfa/totp", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `POST /v1/me/mfa/totp/confirm`.
+    pub async fn confirm_totp(&self, code: &str) -> Result<RecoveryCodesResponse, ClientError> {
+        let request = TotpCodeRequest { code: code.to_owned() };
+        self.call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&request)).await.map(|(_, body)| body)
+    }
+
+    /// `POST /v1/me/mfa/totp/disable`.
+    pub async fn disable_totp(&self, code: &str) -> Result<(), ClientError> {
+        let request = TotpCodeRequest { code: code.to_owned() };
+        self.call_status(Method::POST, "/v1/me/mfa/totp/disable", Some(&request)).await.map(|_| ())
     }
 
     /// `DELETE /v1/sessions/current`.
@@ -217,6 +299,19 @@ impl Client {
             request = request.json(body);
         }
         decode(self.authorize(request).send().await?).await
+    }
+
+    /// A call whose success has no body: returns the status.
+    async fn call_status<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<u16, ClientError> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = self.authorize(request).send().await?;
+        if response.status().is_success() {
+            return Ok(response.status().as_u16());
+        }
+        Err(problem_of(response).await)
     }
 
     async fn call_with_query<Q: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, query: &Q) -> Result<T, ClientError> {

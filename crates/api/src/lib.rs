@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod conversations;
 pub mod messages;
 pub mod problem;
+pub mod security;
 pub mod stream;
 
 #[cfg(feature = "client")]

@@ -32,6 +32,16 @@ pub enum ProblemCode {
     CannotMessageSelf,
     /// The client message id was already used for a different message.
     ClientMsgIdReused,
+    /// A one-time code (authenticator app or recovery code) was wrong, expired or already used.
+    InvalidCode,
+    /// The login challenge is unknown, expired, used up or already answered: log in again.
+    ChallengeInvalid,
+    /// Two-factor authentication is already on.
+    MfaAlreadyEnabled,
+    /// Two-factor authentication is not on (or no enrolment is waiting).
+    MfaNotEnabled,
+    /// A cookie-authenticated request that changes something lacked the right `X-CSRF-Token`.
+    CsrfFailed,
     /// Too many requests; `retry_after_secs` says when to try again.
     RateLimited,
     /// The WebSocket upgrade came from an origin that is not allowed.
@@ -60,6 +70,11 @@ impl ProblemCode {
             ProblemCode::EmailTaken => "email_taken",
             ProblemCode::CannotMessageSelf => "cannot_message_self",
             ProblemCode::ClientMsgIdReused => "client_msg_id_reused",
+            ProblemCode::InvalidCode => "invalid_code",
+            ProblemCode::ChallengeInvalid => "challenge_invalid",
+            ProblemCode::MfaAlreadyEnabled => "mfa_already_enabled",
+            ProblemCode::MfaNotEnabled => "mfa_not_enabled",
+            ProblemCode::CsrfFailed => "csrf_failed",
             ProblemCode::RateLimited => "rate_limited",
             ProblemCode::ForbiddenOrigin => "forbidden_origin",
             ProblemCode::RequestTimeout => "request_timeout",
@@ -76,13 +91,18 @@ impl ProblemCode {
             ProblemCode::PayloadTooLarge => "The request body is too large",
             ProblemCode::UnsupportedMediaType => "The request body must be JSON",
             ProblemCode::Unauthenticated => "Authentication required",
-            ProblemCode::InvalidCredentials => "Invalid login or password",
+            ProblemCode::InvalidCredentials => "Login failed: wrong login or password, or too many recent failures",
             ProblemCode::NotFound => "Not found",
             ProblemCode::MethodNotAllowed => "Method not allowed",
             ProblemCode::HandleTaken => "That handle is taken",
             ProblemCode::EmailTaken => "That email address is already registered",
             ProblemCode::CannotMessageSelf => "You cannot open a conversation with yourself",
             ProblemCode::ClientMsgIdReused => "That client message id was used for another message",
+            ProblemCode::InvalidCode => "The code is wrong, expired or already used",
+            ProblemCode::ChallengeInvalid => "The login challenge is no longer valid; log in again",
+            ProblemCode::MfaAlreadyEnabled => "Two-factor authentication is already on",
+            ProblemCode::MfaNotEnabled => "Two-factor authentication is not on",
+            ProblemCode::CsrfFailed => "Missing or wrong CSRF token",
             ProblemCode::RateLimited => "Too many requests",
             ProblemCode::ForbiddenOrigin => "Origin not allowed",
             ProblemCode::RequestTimeout => "The request took too long",

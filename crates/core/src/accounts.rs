@@ -1,6 +1,6 @@
 //! Sign-up and the user's own profile.
 
-use parley_domain::{EmailAddress, Handle, KeyScope, NewPassword, Sealed, Timestamp, UserId};
+use parley_domain::{ClientContext, EmailAddress, Handle, KeyScope, NewPassword, Sealed, SecurityEventKind, Timestamp, UserId};
 use parley_store::NewUser;
 use uuid::Uuid;
 
@@ -41,17 +41,18 @@ pub struct Account {
 pub struct Profile {
     /// The account.
     pub account: Account,
-    /// Their email address.
-    pub email: EmailAddress,
+    /// Their email address (none for an account made by single sign-on).
+    pub email: Option<EmailAddress>,
 }
 
 impl Parley {
     /// Creates an account: validates the fields, hashes the password (off the async threads),
     /// seals the email under a new profile key and indexes it blindly for login.
-    pub async fn sign_up(&self, request: NewAccount) -> Result<Account, CoreError> {
+    /// The device signed up from counts as known, so the first login from it is not "new".
+    pub async fn sign_up(&self, request: NewAccount, context: &ClientContext) -> Result<Account, CoreError> {
         let handle = Handle::parse(&request.handle)?;
         let email = EmailAddress::parse(&request.email)?;
-        let password = NewPassword::parse(request.password.expose(), &handle, &email)?;
+        let password = NewPassword::parse(request.password.expose(), &handle, Some(&email))?;
         let password_hash = self.hash_work(move |hasher| hasher.hash(password.expose())).await??;
         let id = UserId::from_uuid(Uuid::now_v7());
         let now = self.clock.now();
@@ -61,12 +62,12 @@ impl Parley {
         let user = NewUser {
             id,
             handle: handle.clone(),
-            email: Sealed::from_bytes(sealed_email),
-            email_index: self.keys.email_index(&email),
-            password_hash,
+            email: Some((Sealed::from_bytes(sealed_email), self.keys.email_index(&email))),
+            password_hash: Some(password_hash),
             created_at: now,
         };
-        if let Err(error) = self.store.insert_user(&user).await {
+        let notice = self.notice(id, true, SecurityEventKind::AccountCreated, context).await?;
+        if let Err(error) = self.store.insert_user(&user, &notice).await {
             // A refused sign-up (handle or email taken) must not leave its key behind. If that
             // fails too, the caller still learns why the sign-up was refused.
             if let Err(cleanup) = self.keys.destroy(&scope).await {
@@ -74,6 +75,7 @@ impl Parley {
             }
             return Err(error.into());
         }
+        self.store.remember_device(id, &self.keys.device_fingerprint(id, context), now).await?;
         tracing::info!(user_id = %id, "account created");
         Ok(Account { id, handle, created_at: now })
     }
@@ -86,11 +88,13 @@ impl Parley {
             .existing_dek(&KeyScope::UserProfile(user.id))
             .await?
             .ok_or_else(|| CoreError::Internal("profile key missing for a live account".into()))?;
-        let email = dek.open(user.email.as_bytes(), &KeyRing::email_aad(&user.id))?;
-        let email = String::from_utf8(email).map_err(|e| CoreError::Internal(Box::new(e)))?;
-        Ok(Profile {
-            account: Account { id: user.id, handle: user.handle, created_at: user.created_at },
-            email: EmailAddress::from_trusted(email),
-        })
+        let email = match &user.email {
+            Some(sealed) => {
+                let email = dek.open(sealed.as_bytes(), &KeyRing::email_aad(&user.id))?;
+                Some(EmailAddress::from_trusted(String::from_utf8(email).map_err(|e| CoreError::Internal(Box::new(e)))?))
+            }
+            None => None,
+        };
+        Ok(Profile { account: Account { id: user.id, handle: user.handle, created_at: user.created_at }, email })
     }
 }

@@ -2,15 +2,21 @@
 //! every authenticated use case takes; only [`Parley::authenticate`] and
 //! [`Parley::redeem_stream_ticket`] can make one.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parley_crypto::BearerToken;
-use parley_domain::{Login, Secret, SessionId, Timestamp, UserId};
-use parley_store::{SessionRecord, StreamTicket};
+use parley_domain::{
+    Backoff, ClientContext, KeyScope, Login, SecurityEventKind, Secret, SessionId, SessionKind, Timestamp, UserId,
+};
+use parley_store::{SessionRecord, StreamTicket, UserRecord};
 use uuid::Uuid;
 
 use crate::Parley;
 use crate::error::CoreError;
+use crate::mfa::SecondFactorChallenge;
 
 /// Session tokens start with this, so a leaked one is recognisable.
 const SESSION_TOKEN_PREFIX: &str = "prly_s";
@@ -26,6 +32,7 @@ pub struct Session {
     user: UserId,
     id: SessionId,
     expires_at: Timestamp,
+    kind: SessionKind,
 }
 
 impl Session {
@@ -43,15 +50,42 @@ impl Session {
     pub fn expires_at(&self) -> Timestamp {
         self.expires_at
     }
+
+    /// How its token travels.
+    pub fn kind(&self) -> SessionKind {
+        self.kind
+    }
 }
 
 /// A session just opened by a login.
 #[derive(Debug)]
 pub struct IssuedSession {
-    /// The bearer token: shown to the client once.
+    /// The session token: shown to the client once (in the body, or in a cookie).
     pub token: Secret<String>,
     /// The session.
     pub session: Session,
+    /// For a cookie session, the token its unsafe requests must echo in a header.
+    pub csrf_token: Option<String>,
+}
+
+/// Who is logging in, from where, and how they want their session carried.
+#[derive(Debug, Clone)]
+pub struct LoginAttempt {
+    /// The client's address (already reduced to the unit limits apply to).
+    pub ip: IpAddr,
+    /// The device and coarse network, shown to the owner.
+    pub context: ClientContext,
+    /// Bearer or cookie.
+    pub kind: SessionKind,
+}
+
+/// What a password login leads to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Logged in.
+    LoggedIn(IssuedSession),
+    /// The password was right and the account has a second factor: answer the challenge.
+    SecondFactorRequired(SecondFactorChallenge),
 }
 
 /// A WebSocket ticket just issued.
@@ -64,15 +98,24 @@ pub struct StreamTicketGrant {
 }
 
 impl Parley {
-    /// Checks a login and opens a session. Unknown logins cost the same Argon2 work as known
-    /// ones and fail the same way, so neither the answer nor its timing reveals an account.
-    pub async fn log_in(&self, login: &str, password: Secret<String>) -> Result<IssuedSession, CoreError> {
+    /// Checks a password login. Unknown logins cost the same Argon2 work as known ones and fail
+    /// the same way, and so does a login to a locked account, so neither the answer nor its
+    /// timing reveals an account or its lock. Failures back off per client network (answered
+    /// as a rate limit) and per account (a lock the owner is mailed about once; logins from a
+    /// device the owner used before are exempt, so an attacker cannot lock the owner out).
+    pub async fn log_in(&self, login: &str, password: Secret<String>, attempt: &LoginAttempt) -> Result<LoginOutcome, CoreError> {
+        let now = self.clock.now();
+        self.login_backoff.check(attempt.ip, now).map_err(|retry_after| CoreError::RateLimited { retry_after })?;
         let user = match Login::parse(login) {
             Ok(Login::Handle(key)) => self.store.user_by_handle(&key).await?,
             Ok(Login::Email(email)) => self.store.user_by_email(&self.keys.email_index(&email)).await?,
             Err(_) => None,
         };
-        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let locked = match &user {
+            Some(user) => self.is_locked_for(user, &attempt.context, now).await?,
+            None => false,
+        };
+        let stored = user.as_ref().filter(|_| !locked).and_then(|u| u.password_hash.clone());
         let verified = self
             .hash_work(move |hasher| {
                 if let Some(hash) = stored {
@@ -85,21 +128,90 @@ impl Parley {
             .await?;
         let user = match user {
             Some(user) if verified => user,
-            _ => return Err(CoreError::InvalidCredentials),
+            other => {
+                self.login_backoff.record_failure(attempt.ip, now);
+                if let (Some(user), false) = (other, locked) {
+                    self.count_failure(&user, &attempt.context).await?;
+                }
+                return Err(CoreError::InvalidCredentials);
+            }
         };
+        if let Some(challenge) = self.second_factor_challenge(&user).await? {
+            return Ok(LoginOutcome::SecondFactorRequired(challenge));
+        }
+        Ok(LoginOutcome::LoggedIn(self.open_session(&user, attempt).await?))
+    }
+
+    /// Opens a session for a user who has proved who they are: records the device (a new one
+    /// is a mailed event), clears the failure count and records the login.
+    pub(crate) async fn open_session(&self, user: &UserRecord, attempt: &LoginAttempt) -> Result<IssuedSession, CoreError> {
         let now = self.clock.now();
         let token = BearerToken::generate(SESSION_TOKEN_PREFIX)?;
+        let id = SessionId::from_uuid(Uuid::now_v7());
+        let dek = self.keys.dek_for(&KeyScope::UserProfile(user.id), now).await?;
+        let device = crate::sessions::seal_context(&dek, id, &attempt.context)?;
         let record = SessionRecord {
-            id: SessionId::from_uuid(Uuid::now_v7()),
+            id,
             user_id: user.id,
             token_hash: token.hash,
             created_at: now,
             last_seen_at: now,
             expires_at: now.plus(self.settings.session_absolute_timeout),
+            kind: attempt.kind,
+            device: Some(device),
         };
         self.store.insert_session(&record).await?;
+        self.store.reset_login_failures(user.id).await?;
+        let has_email = user.email.is_some();
+        let fingerprint = self.keys.device_fingerprint(user.id, &attempt.context);
+        if self.store.remember_device(user.id, &fingerprint, now).await? {
+            let notice = self.notice(user.id, has_email, SecurityEventKind::NewDeviceLogin, &attempt.context).await?;
+            self.store.record_notice(&notice).await?;
+        }
+        let notice = self.notice(user.id, has_email, SecurityEventKind::LoginSucceeded, &attempt.context).await?;
+        self.store.record_notice(&notice).await?;
         tracing::info!(user_id = %user.id, session_id = %record.id, "session opened");
-        Ok(IssuedSession { token: token.secret, session: session_of(&record) })
+        let session = session_of(&record);
+        let csrf_token = (attempt.kind == SessionKind::Cookie).then(|| self.csrf_token(&session));
+        Ok(IssuedSession { token: token.secret, session, csrf_token })
+    }
+
+    /// The CSRF token of a cookie session: a keyed digest of its id, so the web client can ask
+    /// for it again after a reload without the server storing it.
+    pub fn csrf_token(&self, session: &Session) -> String {
+        URL_SAFE_NO_PAD.encode(self.keys.csrf_digest(session.id).0)
+    }
+
+    /// Whether `presented` is the CSRF token of the session (compared in constant time).
+    pub fn check_csrf(&self, session: &Session, presented: &str) -> bool {
+        URL_SAFE_NO_PAD.decode(presented).is_ok_and(|bytes| self.keys.verify_csrf(session.id, &bytes))
+    }
+
+    /// Whether password logins to `user` are paused for this attempt: the account is locked and
+    /// the device is not one the owner used before.
+    async fn is_locked_for(&self, user: &UserRecord, context: &ClientContext, now: Timestamp) -> Result<bool, CoreError> {
+        if user.locked_until.is_none_or(|until| until <= now) {
+            return Ok(false);
+        }
+        let fingerprint = self.keys.device_fingerprint(user.id, context);
+        Ok(!self.store.is_known_device(user.id, &fingerprint).await?)
+    }
+
+    /// Counts a failed login against the account and locks it when the back-off says so.
+    pub(crate) async fn count_failure(&self, user: &UserRecord, context: &ClientContext) -> Result<(), CoreError> {
+        let has_email = user.email.is_some();
+        let notice = self.notice(user.id, has_email, SecurityEventKind::LoginFailed, context).await?;
+        let failures = self.store.count_login_failure(user.id, &notice).await?;
+        let rule = Backoff::LOGIN;
+        if let Some(until) = rule.locked_until(failures, self.clock.now()) {
+            let notice = if rule.is_first_lock(failures) {
+                Some(self.notice(user.id, has_email, SecurityEventKind::AccountLocked, context).await?)
+            } else {
+                None
+            };
+            self.store.lock_account(user.id, until, notice.as_ref()).await?;
+        }
+        Ok(())
     }
 
     /// The session a bearer token stands for, if it is valid now. Expired sessions are
@@ -113,8 +225,9 @@ impl Parley {
 
     /// Ends the session for good: its token stops working everywhere at once, and live
     /// connections of the session are closed.
-    pub async fn log_out(&self, session: &Session) -> Result<(), CoreError> {
-        self.store.delete_session(session.id).await?;
+    pub async fn log_out(&self, session: &Session, context: &ClientContext) -> Result<(), CoreError> {
+        let notice = self.notice(session.user, false, SecurityEventKind::LoggedOut, context).await?;
+        self.store.revoke_session(session.user, session.id, &notice).await?;
         tracing::info!(user_id = %session.user, session_id = %session.id, "session closed");
         self.session_ended(session.user, session.id);
         Ok(())
@@ -186,5 +299,5 @@ impl Parley {
 }
 
 fn session_of(record: &SessionRecord) -> Session {
-    Session { user: record.user_id, id: record.id, expires_at: record.expires_at }
+    Session { user: record.user_id, id: record.id, expires_at: record.expires_at, kind: record.kind }
 }

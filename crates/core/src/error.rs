@@ -25,6 +25,21 @@ pub enum CoreError {
     /// No valid session: missing, expired, revoked or unknown token.
     #[error("not authenticated")]
     Unauthenticated,
+    /// The session to revoke does not exist or is not the caller's.
+    #[error("session not found")]
+    SessionNotFound,
+    /// TOTP is already on (turn it off first to enrol a new one).
+    #[error("two-factor authentication already enabled")]
+    MfaAlreadyEnabled,
+    /// TOTP is not on (or no enrolment is waiting for confirmation).
+    #[error("two-factor authentication not enabled")]
+    MfaNotEnabled,
+    /// A one-time code (TOTP or recovery) was wrong, expired or already used.
+    #[error("invalid code")]
+    InvalidCode,
+    /// A login challenge is unknown, expired, exhausted or already answered.
+    #[error("challenge invalid")]
+    ChallengeInvalid,
     /// No user has that handle.
     #[error("user not found")]
     UserNotFound,

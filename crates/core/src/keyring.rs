@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use parley_crypto::{Aad, BlindIndexKey, Dek, Kek};
-use parley_domain::{BlindIndex, EmailAddress, KeyScope, Timestamp};
+use parley_domain::{BlindIndex, ClientContext, EmailAddress, KeyScope, SessionId, Timestamp, UserId};
 use parley_store::KeyStore;
 
 use crate::error::CoreError;
@@ -45,6 +45,27 @@ impl KeyRing {
     /// The blind index of an email address.
     pub fn email_index(&self, email: &EmailAddress) -> BlindIndex {
         self.blind_index.email(email)
+    }
+
+    /// The fingerprint of a device a user logs in from (its label and coarse network), keyed so
+    /// the stored value says nothing without the key.
+    pub fn device_fingerprint(&self, user: UserId, context: &ClientContext) -> BlindIndex {
+        self.blind_index.keyed("device", &[&user.to_string(), context.network.as_str(), context.device.as_str()])
+    }
+
+    /// The keyed index of a single sign-on subject (the marketplace's own user id).
+    pub fn external_subject(&self, provider: &str, subject: &str) -> BlindIndex {
+        self.blind_index.keyed("sso-subject", &[provider, subject])
+    }
+
+    /// The CSRF digest of a cookie session.
+    pub fn csrf_digest(&self, session: SessionId) -> BlindIndex {
+        self.blind_index.keyed("csrf", &[&session.to_string()])
+    }
+
+    /// Whether `presented` is the CSRF digest of the session, compared in constant time.
+    pub fn verify_csrf(&self, session: SessionId, presented: &[u8]) -> bool {
+        self.blind_index.verify_keyed("csrf", &[&session.to_string()], presented)
     }
 
     /// The associated data of a user's email field.

@@ -15,6 +15,10 @@ mod events;
 mod keyring;
 mod limiter;
 mod messages;
+mod mfa;
+mod notices;
+mod passkeys;
+mod sessions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,18 +27,21 @@ use tokio::sync::Semaphore;
 
 use parley_crypto::{Kek, PasswordHasher, PasswordParams};
 use parley_domain::rate::RatePolicy;
-use parley_domain::{SessionId, UserId};
+use parley_domain::{Backoff, SessionId, Timestamp, UserId};
 use parley_store::{KeyStore, Store};
 
 pub use accounts::{Account, NewAccount, Profile};
-pub use auth::{IssuedSession, Session, StreamTicketGrant};
+pub use auth::{IssuedSession, LoginAttempt, LoginOutcome, Session, StreamTicketGrant};
 pub use clock::{Clock, SystemClock};
 pub use conversations::{ConversationView, OpenConversation, Participant};
 pub use error::CoreError;
 pub use events::{Event, EventPublisher};
 pub use keyring::KeyRing;
-pub use limiter::KeyedLimiter;
+pub use limiter::{FailureBackoff, KeyedLimiter};
 pub use messages::{MessagePage, MessageView, SendMessage, Sent};
+pub use mfa::{CHALLENGE_TTL, MAX_CHALLENGE_FAILURES, MfaStatus, SecondFactorAnswer, SecondFactorChallenge, SecondFactorMethod, TotpEnrolment};
+pub use notices::{MAX_EVENTS_LISTED, OutgoingMail, SecurityEventView};
+pub use sessions::SessionView;
 
 /// How long a password check may wait for a hashing slot before it is refused as overload.
 pub const HASHING_QUEUE_WAIT: Duration = Duration::from_secs(5);
@@ -61,6 +68,8 @@ pub struct Settings {
     pub password_hashing_slots: usize,
     /// Argon2id cost.
     pub password_params: PasswordParams,
+    /// How long security events are kept.
+    pub security_event_retention: Duration,
 }
 
 impl Default for Settings {
@@ -75,6 +84,7 @@ impl Default for Settings {
             ticket_rate: RatePolicy::per_minute(10, 10),
             password_hashing_slots: std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
             password_params: PasswordParams::OWASP_MINIMUM,
+            security_event_retention: Duration::from_secs(30 * 24 * 60 * 60),
         }
     }
 }
@@ -104,6 +114,7 @@ pub struct Parley {
     send_limiter: KeyedLimiter<UserId>,
     open_limiter: KeyedLimiter<UserId>,
     ticket_limiter: KeyedLimiter<UserId>,
+    login_backoff: FailureBackoff<std::net::IpAddr>,
     settings: Settings,
 }
 
@@ -122,6 +133,7 @@ impl Parley {
             send_limiter: KeyedLimiter::new(settings.send_rate),
             open_limiter: KeyedLimiter::new(settings.open_rate),
             ticket_limiter: KeyedLimiter::new(settings.ticket_rate),
+            login_backoff: FailureBackoff::new(Backoff::LOGIN_PER_NETWORK),
             settings,
         })
     }
@@ -137,6 +149,7 @@ impl Parley {
         for limiter in [&self.send_limiter, &self.open_limiter, &self.ticket_limiter] {
             limiter.prune(now);
         }
+        self.login_backoff.prune(now);
     }
 
     /// Runs a password hash off the async threads, at most `password_hashing_slots` at once.
@@ -164,4 +177,13 @@ impl Parley {
     fn session_ended(&self, user: UserId, session: SessionId) {
         self.events.publish(Event::SessionEnded { user, session });
     }
+}
+
+/// An instant as RFC 3339 UTC text (for mail and logs meant for people).
+pub fn format_time(at: Timestamp) -> String {
+    let nanos = i128::from(at.as_millis()) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| format!("{} ms after the Unix epoch", at.as_millis()))
 }

@@ -2,8 +2,8 @@
 //!
 //! It owns envelope encryption (a key-encryption key wraps per-scope data keys; data keys
 //! seal fields with AES-256-GCM under associated data naming table, row and field), keyed
-//! blind indexes for lookups on encrypted fields, bearer-token generation and hashing, and
-//! Argon2id password hashing. Primitives come from aws-lc-rs (the same library rustls uses)
+//! blind indexes for lookups on encrypted fields, bearer-token generation and hashing,
+//! Argon2id password hashing, TOTP (RFC 6238) and one-time recovery codes. Primitives come from aws-lc-rs (the same library rustls uses)
 //! and the RustCrypto `argon2` crate; nothing here invents a construction.
 //!
 //! It must never log, persist or return key bytes except as a wrapped key or a master-key
@@ -13,12 +13,15 @@ pub mod blind_index;
 pub mod envelope;
 pub mod password;
 pub mod random;
+pub mod recovery;
 pub mod token;
+pub mod totp;
 
 pub use blind_index::BlindIndexKey;
 pub use envelope::{Aad, Dek, Kek, KeyBytes};
 pub use password::{PasswordHasher, PasswordParams};
 pub use token::BearerToken;
+pub use totp::TotpKey;
 
 /// What can go wrong in a cryptographic operation. Deliberately vague: a failed open says
 /// neither why nor where, so it cannot serve as an oracle.

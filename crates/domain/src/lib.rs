@@ -14,6 +14,7 @@ pub mod message;
 pub mod page;
 pub mod rate;
 pub mod secret;
+pub mod security;
 pub mod time;
 pub mod validation;
 
@@ -23,5 +24,6 @@ pub use ids::{ConversationId, MessageId, SessionId, UserId};
 pub use keys::{BlindIndex, KeyScope, PasswordHash, Sealed, TokenHash, WrappedKey};
 pub use message::{ClientMsgId, Message, MessageBody, Seq};
 pub use secret::Secret;
+pub use security::{Backoff, ClientContext, DeviceLabel, Network, SecurityEventKind, SessionKind};
 pub use time::Timestamp;
 pub use validation::ValidationError;

@@ -64,14 +64,18 @@ impl ApiError {
     pub fn status_of(code: ProblemCode) -> StatusCode {
         match code {
             ProblemCode::MalformedRequest => StatusCode::BAD_REQUEST,
-            ProblemCode::ValidationFailed | ProblemCode::CannotMessageSelf => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemCode::ValidationFailed | ProblemCode::CannotMessageSelf | ProblemCode::InvalidCode => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ProblemCode::Unauthenticated | ProblemCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ProblemCode::ForbiddenOrigin => StatusCode::FORBIDDEN,
+            ProblemCode::Unauthenticated | ProblemCode::InvalidCredentials | ProblemCode::ChallengeInvalid => StatusCode::UNAUTHORIZED,
+            ProblemCode::ForbiddenOrigin | ProblemCode::CsrfFailed => StatusCode::FORBIDDEN,
             ProblemCode::NotFound => StatusCode::NOT_FOUND,
             ProblemCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ProblemCode::HandleTaken | ProblemCode::EmailTaken | ProblemCode::ClientMsgIdReused => StatusCode::CONFLICT,
+            ProblemCode::HandleTaken
+            | ProblemCode::EmailTaken
+            | ProblemCode::ClientMsgIdReused
+            | ProblemCode::MfaAlreadyEnabled
+            | ProblemCode::MfaNotEnabled => StatusCode::CONFLICT,
             ProblemCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ProblemCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ProblemCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -106,6 +110,11 @@ impl From<CoreError> for ApiError {
             CoreError::InvalidCredentials => ApiError::code(ProblemCode::InvalidCredentials),
             CoreError::Unauthenticated => ApiError::code(ProblemCode::Unauthenticated),
             CoreError::UserNotFound => ApiError::detailed(ProblemCode::NotFound, "no user has that handle"),
+            CoreError::SessionNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no session with that id"),
+            CoreError::MfaAlreadyEnabled => ApiError::code(ProblemCode::MfaAlreadyEnabled),
+            CoreError::MfaNotEnabled => ApiError::code(ProblemCode::MfaNotEnabled),
+            CoreError::InvalidCode => ApiError::code(ProblemCode::InvalidCode),
+            CoreError::ChallengeInvalid => ApiError::code(ProblemCode::ChallengeInvalid),
             CoreError::ConversationNotFound => ApiError::code(ProblemCode::NotFound),
             CoreError::CannotMessageSelf => ApiError::code(ProblemCode::CannotMessageSelf),
             CoreError::ClientMsgIdReused => ApiError::code(ProblemCode::ClientMsgIdReused),

@@ -5,19 +5,19 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use parley_api::ProblemCode;
-use parley_core::{Participant, Session};
-use parley_domain::ConversationId;
+use parley_core::{LoginAttempt, Participant, Session};
+use parley_domain::{ClientContext, ConversationId, DeviceLabel, Network, SessionKind};
 use parley_store::Inserted;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, client_key};
 
 /// JSON in (checked content type, size-limited, UTF-8, shape) and out (with a charset).
 pub struct Json<T>(pub T);
@@ -78,16 +78,81 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     }
 }
 
-/// The caller's session, from `Authorization: Bearer <token>`.
+/// The session cookie of the web client. `__Host-` makes browsers insist on `Secure`,
+/// `Path=/` and no `Domain`, so no subdomain can set or read it.
+pub const SESSION_COOKIE: &str = "__Host-parley_session";
+/// The header a cookie session's unsafe requests carry their CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The caller's session: from `Authorization: Bearer <token>` (a bearer session), or from the
+/// session cookie (a cookie session, whose unsafe requests must also carry `X-CSRF-Token`).
+/// A token presented the other way than it was issued for is refused.
 pub struct AuthSession(pub Session);
 
 impl FromRequestParts<AppState> for AuthSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(&parts.headers).ok_or_else(|| ApiError::code(ProblemCode::Unauthenticated))?;
-        Ok(AuthSession(state.core.authenticate(token).await?))
+        let unauthenticated = || ApiError::code(ProblemCode::Unauthenticated);
+        if let Some(token) = bearer_token(&parts.headers) {
+            let session = state.core.authenticate(token).await?;
+            return if session.kind() == SessionKind::Bearer { Ok(AuthSession(session)) } else { Err(unauthenticated()) };
+        }
+        let token = cookie_value(&parts.headers, SESSION_COOKIE).ok_or_else(unauthenticated)?;
+        let session = state.core.authenticate(token).await?;
+        if session.kind() != SessionKind::Cookie {
+            return Err(unauthenticated());
+        }
+        if !parts.method.is_safe() {
+            let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            if !state.core.check_csrf(&session, presented) {
+                return Err(ApiError::detailed(ProblemCode::CsrfFailed, "send the session's csrf_token as X-CSRF-Token"));
+            }
+        }
+        Ok(AuthSession(session))
     }
+}
+
+/// Who is calling from where: the address limits apply to, and the device label and coarse
+/// network the account's owner is shown.
+pub struct Caller {
+    /// The client's address, reduced to the unit of per-client limits.
+    pub ip: IpAddr,
+    /// Device (from `User-Agent`) and network.
+    pub context: ClientContext,
+}
+
+impl Caller {
+    /// The login attempt this caller makes, with the client's own device label if it gave one.
+    pub fn login_attempt(&self, options: &parley_api::accounts::SessionOptions) -> LoginAttempt {
+        let mut context = self.context.clone();
+        if let Some(label) = &options.device_label {
+            context.device = DeviceLabel::from_client(label);
+        }
+        LoginAttempt { ip: self.ip, context, kind: if options.cookie { SessionKind::Cookie } else { SessionKind::Bearer } }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        let device = parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map_or_else(DeviceLabel::unknown, DeviceLabel::from_client);
+        Ok(Caller { ip: client_key(ip), context: ClientContext { network: Network::of(ip), device } })
+    }
+}
+
+/// The value of the cookie `name`, if the request carries it.
+pub fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, value)| *key == name && !value.is_empty())
+        .map(|(_, value)| value)
 }
 
 /// The caller as a party to the conversation named by the `{id}` path segment. Strangers,

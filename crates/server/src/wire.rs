@@ -38,7 +38,7 @@ pub fn me(profile: &Profile) -> MeResponse {
     MeResponse {
         id: profile.account.id.as_uuid(),
         handle: profile.account.handle.as_str().to_owned(),
-        email: profile.email.expose().to_owned(),
+        email: profile.email.as_ref().map(|e| e.expose().to_owned()),
         created_at: time(profile.account.created_at),
     }
 }
@@ -69,5 +69,39 @@ pub fn message(view: &MessageView) -> MessageResponse {
         client_msg_id: message.client_msg_id.as_str().to_owned(),
         body: message.body.expose().to_owned(),
         created_at: time(message.created_at),
+    }
+}
+
+/// One of the caller's sessions.
+pub fn session_info(view: &parley_core::SessionView) -> parley_api::security::SessionInfo {
+    parley_api::security::SessionInfo {
+        id: view.id.as_uuid(),
+        current: view.current,
+        kind: view.kind.as_str().to_owned(),
+        device: view.device.as_str().to_owned(),
+        network: view.network.as_str().to_owned(),
+        created_at: time(view.created_at),
+        last_seen_at: time(view.last_seen_at),
+        expires_at: time(view.expires_at),
+    }
+}
+
+/// A security event.
+pub fn security_event(view: &parley_core::SecurityEventView) -> parley_api::security::SecurityEvent {
+    parley_api::security::SecurityEvent {
+        id: view.id,
+        kind: view.kind.as_str().to_owned(),
+        at: time(view.at),
+        network: view.network.as_str().to_owned(),
+        device: view.device.as_str().to_owned(),
+    }
+}
+
+/// The wire name of a second-factor method.
+pub fn second_factor_method(method: parley_core::SecondFactorMethod) -> &'static str {
+    match method {
+        parley_core::SecondFactorMethod::Totp => "totp",
+        parley_core::SecondFactorMethod::RecoveryCode => "recovery_code",
+        parley_core::SecondFactorMethod::Passkey => "passkey",
     }
 }

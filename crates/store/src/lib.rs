@@ -16,5 +16,10 @@ mod traits;
 
 pub use error::{Conflict, StoreError};
 pub use location::{Durability, StoreLocation, connect_key_store, connect_store};
-pub use records::{Appended, ConversationRecord, Inserted, MessageRecord, NewMessage, NewUser, SessionRecord, StreamTicket, UserRecord};
-pub use traits::{ConversationStore, KeyStore, MessageStore, SessionStore, Store, StoreDiagnostics, UserStore};
+pub use records::{
+    Appended, ChallengeKind, ChallengeRecord, ConversationRecord, Inserted, MailPayload, MessageRecord, NewMessage, NewUser, OutboxRecord,
+    PasskeyRecord, SecurityEventRecord, SecurityNotice, SessionRecord, StreamTicket, TotpRecord, UserRecord,
+};
+pub use traits::{
+    ConversationStore, CredentialStore, KeyStore, MessageStore, NoticeStore, SessionStore, Store, StoreDiagnostics, UserStore,
+};

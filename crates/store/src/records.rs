@@ -2,9 +2,10 @@
 //! sealed.
 
 use parley_domain::{
-    BlindIndex, ClientMsgId, Conversation, ConversationId, EmailAddress, Handle, MessageBody, MessageId, PasswordHash, Sealed, Seq,
-    SessionId, Timestamp, TokenHash, UserId,
+    BlindIndex, ClientContext, ClientMsgId, Conversation, ConversationId, EmailAddress, Handle, MessageBody, MessageId, PasswordHash,
+    Sealed, SecurityEventKind, Seq, SessionId, SessionKind, Timestamp, TokenHash, UserId,
 };
+use uuid::Uuid;
 
 /// A new account.
 #[derive(Debug, Clone)]
@@ -13,12 +14,11 @@ pub struct NewUser {
     pub id: UserId,
     /// The public handle.
     pub handle: Handle,
-    /// The email address, sealed under the user's profile key.
-    pub email: Sealed<EmailAddress>,
-    /// The blind index of the email address, for login by email.
-    pub email_index: BlindIndex,
-    /// The Argon2id hash of the password.
-    pub password_hash: PasswordHash,
+    /// The email address (sealed under the user's profile key) and its blind index, for
+    /// login by email. Accounts made by single sign-on have none.
+    pub email: Option<(Sealed<EmailAddress>, BlindIndex)>,
+    /// The Argon2id hash of the password; single sign-on accounts have none.
+    pub password_hash: Option<PasswordHash>,
     /// When the account was created.
     pub created_at: Timestamp,
 }
@@ -30,12 +30,16 @@ pub struct UserRecord {
     pub id: UserId,
     /// The public handle.
     pub handle: Handle,
-    /// The sealed email address.
-    pub email: Sealed<EmailAddress>,
-    /// The password hash.
-    pub password_hash: PasswordHash,
+    /// The sealed email address, if the account has one.
+    pub email: Option<Sealed<EmailAddress>>,
+    /// The password hash, if the account has a password.
+    pub password_hash: Option<PasswordHash>,
     /// When the account was created.
     pub created_at: Timestamp,
+    /// Consecutive failed logins since the last success.
+    pub failed_logins: u32,
+    /// Until when password logins are refused, after repeated failures.
+    pub locked_until: Option<Timestamp>,
 }
 
 /// A login session. The token itself is never stored, only its hash.
@@ -53,6 +57,10 @@ pub struct SessionRecord {
     pub last_seen_at: Timestamp,
     /// When it ends regardless of activity.
     pub expires_at: Timestamp,
+    /// How its token travels.
+    pub kind: SessionKind,
+    /// Where it was opened from, sealed under the user's profile key.
+    pub device: Option<Sealed<ClientContext>>,
 }
 
 /// A single-use ticket that lets a browser open the WebSocket without putting its session
@@ -135,3 +143,118 @@ pub struct MessageRecord {
 /// The outcome of an append: a new message, or the one already sent with the same
 /// client message id.
 pub type Appended = Inserted<MessageRecord>;
+
+/// A security event about one account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityEventRecord {
+    /// Its id.
+    pub id: Uuid,
+    /// Whose account.
+    pub user_id: UserId,
+    /// What happened.
+    pub kind: SecurityEventKind,
+    /// When.
+    pub at: Timestamp,
+    /// From where, sealed under the user's profile key.
+    pub context: Sealed<ClientContext>,
+}
+
+/// The JSON facts a mail is rendered from (kind-specific), before or after sealing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailPayload {}
+
+/// A mail waiting in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRecord {
+    /// Its id.
+    pub id: Uuid,
+    /// The recipient; the address is read from their profile at delivery.
+    pub user_id: UserId,
+    /// Which template renders it.
+    pub kind: String,
+    /// The facts it reports, sealed under the recipient's profile key.
+    pub payload: Sealed<MailPayload>,
+    /// When it was queued.
+    pub created_at: Timestamp,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// When the next attempt is due.
+    pub next_attempt_at: Timestamp,
+}
+
+/// A security event and, when its owner is to be told by email, the mail: the store writes
+/// both in the same transaction as the change they report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityNotice {
+    /// The event.
+    pub event: SecurityEventRecord,
+    /// The mail about it.
+    pub mail: Option<OutboxRecord>,
+}
+
+/// The TOTP credential of an account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TotpRecord {
+    /// The shared secret, sealed under the user's profile key.
+    pub secret: Sealed<Vec<u8>>,
+    /// When the user proved they hold it; until then it is not a second factor.
+    pub confirmed_at: Option<Timestamp>,
+    /// The last time step accepted; a code of this step or earlier is refused.
+    pub last_step: i64,
+}
+
+/// What a short-lived challenge is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeKind {
+    /// The second step of a password login.
+    MfaLogin,
+    /// A passkey registration ceremony.
+    PasskeyRegistration,
+    /// A passwordless passkey login ceremony.
+    PasskeyLogin,
+}
+
+impl ChallengeKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MfaLogin => "mfa_login",
+            Self::PasskeyRegistration => "passkey_registration",
+            Self::PasskeyLogin => "passkey_login",
+        }
+    }
+}
+
+/// A short-lived, single-use challenge, found by the hash of its token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChallengeRecord {
+    /// The hash of the challenge token.
+    pub hash: TokenHash,
+    /// What it is for.
+    pub kind: ChallengeKind,
+    /// The account it belongs to (none for a passwordless login not yet resolved).
+    pub user_id: Option<UserId>,
+    /// Ceremony state (WebAuthn), public data only.
+    pub state: Option<String>,
+    /// Wrong answers so far.
+    pub failures: u32,
+    /// When it stops being accepted.
+    pub expires_at: Timestamp,
+}
+
+/// A registered passkey.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PasskeyRecord {
+    /// Its id.
+    pub id: Uuid,
+    /// Whose it is.
+    pub user_id: UserId,
+    /// The WebAuthn credential id.
+    pub credential_id: Vec<u8>,
+    /// The credential and its label, sealed under the user's profile key.
+    pub sealed: Sealed<Vec<u8>>,
+    /// When it was registered.
+    pub created_at: Timestamp,
+    /// When it was last used to log in.
+    pub last_used_at: Option<Timestamp>,
+}

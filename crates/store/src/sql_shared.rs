@@ -6,28 +6,37 @@
 use async_trait::async_trait;
 use parley_domain::page::{ConversationCursor, MessageWindow, PageLimit};
 use parley_domain::{
-    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, ListingId, MessageId, PasswordHash, Sealed, Seq,
-    SessionId, Timestamp, TokenHash, UserId, WrappedKey,
+    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, ListingId, MessageId, PasswordHash, Sealed,
+    SecurityEventKind, Seq, SessionId, SessionKind, Timestamp, TokenHash, UserId, WrappedKey,
 };
 use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::{DataStore, Db, KeyStoreImpl};
 use crate::error::{StoreError, is_unique_violation_on};
-use crate::records::{Appended, ConversationRecord, Inserted, MessageRecord, NewMessage, NewUser, SessionRecord, StreamTicket, UserRecord};
+use crate::records::{
+    Appended, ConversationRecord, Inserted, MessageRecord, NewMessage, NewUser, SecurityNotice, SessionRecord, StreamTicket, UserRecord,
+};
 use crate::traits::{ConversationStore, KeyStore, MessageStore, SessionStore, UserStore};
+
+#[path = "sql_credentials.rs"]
+mod credentials;
+#[path = "sql_notices.rs"]
+mod notices;
+
+use notices::insert_notice;
 
 type Row = <Db as sqlx::Database>::Row;
 
 // Column lists as macros, so that `concat!` builds each statement as one `&'static str`.
 macro_rules! select_user {
     () => {
-        "SELECT id, handle, email_sealed, password_hash, created_at FROM users "
+        "SELECT id, handle, email_sealed, password_hash, created_at, failed_logins, locked_until FROM users "
     };
 }
 macro_rules! select_session {
     () => {
-        "SELECT id, user_id, token_hash, created_at, last_seen_at, expires_at FROM sessions "
+        "SELECT id, user_id, token_hash, created_at, last_seen_at, expires_at, kind, device_sealed FROM sessions "
     };
 }
 macro_rules! select_message {
@@ -45,20 +54,11 @@ macro_rules! select_conversation {
 
 #[async_trait]
 impl UserStore for DataStore {
-    async fn insert_user(&self, user: &NewUser) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO users (id, handle, handle_key, email_sealed, email_index, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(user.id.to_string())
-        .bind(user.handle.as_str())
-        .bind(user.handle.key().as_str())
-        .bind(user.email.as_bytes())
-        .bind(user.email_index.0.as_slice())
-        .bind(user.password_hash.0.as_str())
-        .bind(user.created_at.as_millis())
-        .execute(&self.write)
-        .await?;
+    async fn insert_user(&self, user: &NewUser, notice: &SecurityNotice) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        insert_user_row(&mut tx, user).await?;
+        insert_notice(&mut tx, notice).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -77,20 +77,112 @@ impl UserStore for DataStore {
             sqlx::query(concat!(select_user!(), "WHERE email_index = $1")).bind(index.0.as_slice()).fetch_optional(&self.read).await?;
         row.as_ref().map(user_from_row).transpose()
     }
+
+    async fn count_login_failure(&self, user: UserId, notice: &SecurityNotice) -> Result<u32, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let count: i64 = sqlx::query_scalar("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
+            .bind(user.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("user"))?;
+        insert_notice(&mut tx, notice).await?;
+        tx.commit().await?;
+        u32::try_from(count).map_err(|_| StoreError::Corrupt("users.failed_logins"))
+    }
+
+    async fn lock_account(&self, user: UserId, until: Timestamp, notice: Option<&SecurityNotice>) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE users SET locked_until = $2 WHERE id = $1").bind(user.to_string()).bind(until.as_millis()).execute(&mut *tx).await?;
+        if let Some(notice) = notice {
+            insert_notice(&mut tx, notice).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn reset_login_failures(&self, user: UserId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND (failed_logins > 0 OR locked_until IS NOT NULL)")
+            .bind(user.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn change_password(
+        &self,
+        user: UserId,
+        hash: &PasswordHash,
+        keep: SessionId,
+        notice: &SecurityNotice,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let updated = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(user.to_string())
+            .bind(hash.0.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        let ended = delete_sessions_except(&mut tx, user, keep).await?;
+        insert_notice(&mut tx, notice).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    async fn remember_device(&self, user: UserId, fingerprint: &BlindIndex, at: Timestamp) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO known_devices (user_id, fingerprint, last_seen_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, fingerprint) DO NOTHING",
+        )
+        .bind(user.to_string())
+        .bind(fingerprint.0.as_slice())
+        .bind(at.as_millis())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            sqlx::query("UPDATE known_devices SET last_seen_at = $3 WHERE user_id = $1 AND fingerprint = $2")
+                .bind(user.to_string())
+                .bind(fingerprint.0.as_slice())
+                .bind(at.as_millis())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn is_known_device(&self, user: UserId, fingerprint: &BlindIndex) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT last_seen_at FROM known_devices WHERE user_id = $1 AND fingerprint = $2")
+            .bind(user.to_string())
+            .bind(fingerprint.0.as_slice())
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(found.is_some())
+    }
 }
 
 #[async_trait]
 impl SessionStore for DataStore {
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(session.id.to_string())
-            .bind(session.user_id.to_string())
-            .bind(session.token_hash.0.as_slice())
-            .bind(session.created_at.as_millis())
-            .bind(session.last_seen_at.as_millis())
-            .bind(session.expires_at.as_millis())
-            .execute(&self.write)
-            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at, kind, device_sealed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(session.id.to_string())
+        .bind(session.user_id.to_string())
+        .bind(session.token_hash.0.as_slice())
+        .bind(session.created_at.as_millis())
+        .bind(session.last_seen_at.as_millis())
+        .bind(session.expires_at.as_millis())
+        .bind(session.kind.as_str())
+        .bind(session.device.as_ref().map(Sealed::as_bytes))
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 
@@ -119,9 +211,49 @@ impl SessionStore for DataStore {
         Ok(result.rows_affected() > 0)
     }
 
+    async fn sessions_of(&self, user: UserId) -> Result<Vec<SessionRecord>, StoreError> {
+        let rows = sqlx::query(concat!(select_session!(), "WHERE user_id = $1 ORDER BY created_at DESC, id DESC"))
+            .bind(user.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    async fn revoke_session(&self, user: UserId, id: SessionId, notice: &SecurityNotice) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(id.to_string())
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if deleted {
+            insert_notice(&mut tx, notice).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn revoke_other_sessions(&self, user: UserId, keep: SessionId, notice: &SecurityNotice) -> Result<Vec<SessionId>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let ended = delete_sessions_except(&mut tx, user, keep).await?;
+        if !ended.is_empty() {
+            insert_notice(&mut tx, notice).await?;
+        }
+        tx.commit().await?;
+        Ok(ended)
+    }
+
     async fn purge_expired_sessions(&self, now: Timestamp, idle_before: Timestamp) -> Result<u64, StoreError> {
         let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM stream_tickets WHERE expires_at <= $1").bind(now.as_millis()).execute(&mut *tx).await?;
+        for statement in [
+            "DELETE FROM stream_tickets WHERE expires_at <= $1",
+            "DELETE FROM auth_challenges WHERE expires_at <= $1",
+            "DELETE FROM sso_token_ids WHERE expires_at <= $1",
+        ] {
+            sqlx::query(statement).bind(now.as_millis()).execute(&mut *tx).await?;
+        }
         let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
             .bind(now.as_millis())
             .bind(idle_before.as_millis())
@@ -356,6 +488,35 @@ impl KeyStore for KeyStoreImpl {
     }
 }
 
+type Tx<'t> = sqlx::Transaction<'t, Db>;
+
+async fn insert_user_row(tx: &mut Tx<'_>, user: &NewUser) -> Result<(), StoreError> {
+    let (email, email_index) = user.email.as_ref().map(|(sealed, index)| (sealed.as_bytes(), index.0.as_slice())).unzip();
+    sqlx::query(
+        "INSERT INTO users (id, handle, handle_key, email_sealed, email_index, password_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(user.id.to_string())
+    .bind(user.handle.as_str())
+    .bind(user.handle.key().as_str())
+    .bind(email)
+    .bind(email_index)
+    .bind(user.password_hash.as_ref().map(|hash| hash.0.as_str()))
+    .bind(user.created_at.as_millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn delete_sessions_except(tx: &mut Tx<'_>, user: UserId, keep: SessionId) -> Result<Vec<SessionId>, StoreError> {
+    let ids: Vec<String> = sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id")
+        .bind(user.to_string())
+        .bind(keep.to_string())
+        .fetch_all(&mut **tx)
+        .await?;
+    ids.iter().map(|id| Uuid::parse_str(id).map(SessionId::from_uuid).map_err(|_| StoreError::Corrupt("sessions.id"))).collect()
+}
+
 async fn find_by_client_msg_id<'e, E>(
     executor: E,
     conversation: ConversationId,
@@ -378,9 +539,11 @@ fn user_from_row(row: &Row) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         id: id_column(row, "id", UserId::from_uuid)?,
         handle: Handle::from_trusted(row.try_get("handle")?),
-        email: Sealed::from_bytes(row.try_get("email_sealed")?),
-        password_hash: PasswordHash(row.try_get("password_hash")?),
+        email: row.try_get::<Option<Vec<u8>>, _>("email_sealed")?.map(Sealed::from_bytes),
+        password_hash: row.try_get::<Option<String>, _>("password_hash")?.map(PasswordHash),
         created_at: time_column(row, "created_at")?,
+        failed_logins: count_column(row, "failed_logins")?,
+        locked_until: row.try_get::<Option<i64>, _>("locked_until")?.map(Timestamp::from_millis),
     })
 }
 
@@ -392,6 +555,8 @@ fn session_from_row(row: &Row) -> Result<SessionRecord, StoreError> {
         created_at: time_column(row, "created_at")?,
         last_seen_at: time_column(row, "last_seen_at")?,
         expires_at: time_column(row, "expires_at")?,
+        kind: SessionKind::parse(row.try_get("kind")?).ok_or(StoreError::Corrupt("sessions.kind"))?,
+        device: row.try_get::<Option<Vec<u8>>, _>("device_sealed")?.map(Sealed::from_bytes),
     })
 }
 
@@ -440,4 +605,12 @@ fn time_column(row: &Row, column: &'static str) -> Result<Timestamp, StoreError>
 fn hash_column(row: &Row, column: &'static str) -> Result<[u8; 32], StoreError> {
     let bytes: Vec<u8> = row.try_get(column)?;
     bytes.try_into().map_err(|_| StoreError::Corrupt(column))
+}
+
+fn count_column(row: &Row, column: &'static str) -> Result<u32, StoreError> {
+    u32::try_from(row.try_get::<i64, _>(column)?).map_err(|_| StoreError::Corrupt(column))
+}
+
+fn event_kind_column(row: &Row, column: &'static str) -> Result<SecurityEventKind, StoreError> {
+    SecurityEventKind::parse(row.try_get(column)?).ok_or(StoreError::Corrupt(column))
 }

@@ -5,23 +5,129 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use parley_domain::page::{ConversationCursor, MessageWindow, PageLimit};
 use parley_domain::{
-    BlindIndex, ClientMsgId, Conversation, ConversationId, HandleKey, KeyScope, SessionId, Timestamp, TokenHash, UserId, WrappedKey,
+    BlindIndex, ClientMsgId, Conversation, ConversationId, HandleKey, KeyScope, PasswordHash, Sealed, SessionId, Timestamp, TokenHash,
+    UserId, WrappedKey,
 };
+use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::records::{Appended, ConversationRecord, Inserted, MessageRecord, NewMessage, NewUser, SessionRecord, StreamTicket, UserRecord};
+use crate::records::{
+    Appended, ChallengeKind, ChallengeRecord, ConversationRecord, Inserted, MessageRecord, NewMessage, NewUser, OutboxRecord,
+    PasskeyRecord, SecurityEventRecord, SecurityNotice, SessionRecord, StreamTicket, TotpRecord, UserRecord,
+};
 
 /// Accounts.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Inserts an account; a taken handle or email is a [`crate::Conflict`].
-    async fn insert_user(&self, user: &NewUser) -> Result<(), StoreError>;
+    /// Inserts an account with its creation notice; a taken handle or email is a
+    /// [`crate::Conflict`].
+    async fn insert_user(&self, user: &NewUser, notice: &SecurityNotice) -> Result<(), StoreError>;
     /// The account with this id.
     async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
     /// The account with this handle.
     async fn user_by_handle(&self, handle: &HandleKey) -> Result<Option<UserRecord>, StoreError>;
     /// The account whose email has this blind index.
     async fn user_by_email(&self, index: &BlindIndex) -> Result<Option<UserRecord>, StoreError>;
+    /// Counts one more consecutive failed login and records its event; returns the count.
+    async fn count_login_failure(&self, user: UserId, notice: &SecurityNotice) -> Result<u32, StoreError>;
+    /// Refuses password logins until `until`; with a notice when this is news to the owner.
+    async fn lock_account(&self, user: UserId, until: Timestamp, notice: Option<&SecurityNotice>) -> Result<(), StoreError>;
+    /// Clears the failure count and any lock after a successful login.
+    async fn reset_login_failures(&self, user: UserId) -> Result<(), StoreError>;
+    /// Replaces the password hash and ends every session of the user except `keep`, in one
+    /// transaction with its notice; returns the sessions ended.
+    async fn change_password(
+        &self,
+        user: UserId,
+        hash: &PasswordHash,
+        keep: SessionId,
+        notice: &SecurityNotice,
+    ) -> Result<Vec<SessionId>, StoreError>;
+    /// Remembers that the user logged in from a device; says whether it was new.
+    async fn remember_device(&self, user: UserId, fingerprint: &BlindIndex, at: Timestamp) -> Result<bool, StoreError>;
+    /// Whether the user has logged in from this device before.
+    async fn is_known_device(&self, user: UserId, fingerprint: &BlindIndex) -> Result<bool, StoreError>;
+}
+
+/// Security events and the mail outbox.
+#[async_trait]
+pub trait NoticeStore: Send + Sync {
+    /// Records a security event (and its mail, in the same transaction).
+    async fn record_notice(&self, notice: &SecurityNotice) -> Result<(), StoreError>;
+    /// The user's most recent events, newest first.
+    async fn security_events_of(&self, user: UserId, limit: u32) -> Result<Vec<SecurityEventRecord>, StoreError>;
+    /// Deletes events older than `before`; returns how many went.
+    async fn purge_security_events(&self, before: Timestamp) -> Result<u64, StoreError>;
+    /// Takes up to `limit` mails due at `now` for delivery: each is pushed to `lease_until`
+    /// and its attempt counted, so another worker does not take it meanwhile.
+    async fn claim_due_mail(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> Result<Vec<OutboxRecord>, StoreError>;
+    /// Removes a delivered (or undeliverable) mail.
+    async fn remove_mail(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Schedules the next attempt of a mail whose delivery failed.
+    async fn retry_mail_at(&self, id: Uuid, at: Timestamp) -> Result<(), StoreError>;
+}
+
+/// Second factors, passkeys, challenges and single sign-on identities.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// Stores a new, unconfirmed TOTP secret (replacing an unconfirmed one); false when the
+    /// user already has a confirmed one.
+    async fn put_totp(&self, user: UserId, secret: &Sealed<Vec<u8>>, at: Timestamp) -> Result<bool, StoreError>;
+    /// The user's TOTP credential.
+    async fn totp_of(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError>;
+    /// Accepts a code of time step `step` once: false if that step (or a later one) was used.
+    async fn use_totp_step(&self, user: UserId, step: i64) -> Result<bool, StoreError>;
+    /// Confirms the TOTP credential with the step of a valid code and installs fresh recovery
+    /// codes, with the notice, in one transaction; false if it was not pending or the step
+    /// was used.
+    async fn confirm_totp(
+        &self,
+        user: UserId,
+        step: i64,
+        at: Timestamp,
+        recovery_codes: &[TokenHash],
+        notice: &SecurityNotice,
+    ) -> Result<bool, StoreError>;
+    /// Removes TOTP and the recovery codes, with the notice.
+    async fn remove_totp(&self, user: UserId, notice: &SecurityNotice) -> Result<(), StoreError>;
+    /// Uses up a recovery code: true if it existed (and is now gone).
+    async fn use_recovery_code(&self, user: UserId, hash: &TokenHash) -> Result<bool, StoreError>;
+    /// How many recovery codes the user has left.
+    async fn recovery_codes_left(&self, user: UserId) -> Result<u32, StoreError>;
+
+    /// Stores a challenge.
+    async fn insert_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError>;
+    /// The challenge of this kind with this hash.
+    async fn challenge(&self, hash: &TokenHash, kind: ChallengeKind) -> Result<Option<ChallengeRecord>, StoreError>;
+    /// Removes and returns the challenge: a challenge is answered once.
+    async fn take_challenge(&self, hash: &TokenHash, kind: ChallengeKind) -> Result<Option<ChallengeRecord>, StoreError>;
+    /// Counts a wrong answer to a challenge; returns the count so far.
+    async fn count_challenge_failure(&self, hash: &TokenHash) -> Result<u32, StoreError>;
+
+    /// Stores a passkey, with its notice.
+    async fn insert_passkey(&self, passkey: &PasskeyRecord, notice: &SecurityNotice) -> Result<(), StoreError>;
+    /// The user's passkeys, oldest first.
+    async fn passkeys_of(&self, user: UserId) -> Result<Vec<PasskeyRecord>, StoreError>;
+    /// The passkey with this WebAuthn credential id.
+    async fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<PasskeyRecord>, StoreError>;
+    /// Saves a passkey's updated credential (signature counter) and its last use.
+    async fn update_passkey(&self, id: Uuid, sealed: &Sealed<Vec<u8>>, used_at: Timestamp) -> Result<(), StoreError>;
+    /// Removes one of the user's passkeys, with its notice; false if there was none.
+    async fn remove_passkey(&self, user: UserId, id: Uuid, notice: &SecurityNotice) -> Result<bool, StoreError>;
+
+    /// The account linked to a single sign-on identity.
+    async fn external_identity(&self, provider: &str, subject: &BlindIndex) -> Result<Option<UserId>, StoreError>;
+    /// Creates an account for a single sign-on identity, linked to it, with its notice.
+    async fn insert_external_user(
+        &self,
+        user: &NewUser,
+        provider: &str,
+        subject: &BlindIndex,
+        notice: &SecurityNotice,
+    ) -> Result<(), StoreError>;
+    /// Records a single sign-on token id as used until `expires_at`: false if it already was
+    /// (a replay).
+    async fn use_token_id(&self, provider: &str, token_id: &TokenHash, expires_at: Timestamp) -> Result<bool, StoreError>;
 }
 
 /// Login sessions and WebSocket tickets.
@@ -37,8 +143,16 @@ pub trait SessionStore: Send + Sync {
     async fn touch_session(&self, id: SessionId, at: Timestamp) -> Result<(), StoreError>;
     /// Deletes a session (and its tickets); says whether it existed.
     async fn delete_session(&self, id: SessionId) -> Result<bool, StoreError>;
-    /// Deletes sessions that ended (absolute expiry passed, or unused since `idle_before`) and
-    /// stream tickets past their expiry; returns how many sessions went.
+    /// The user's sessions, most recently created first.
+    async fn sessions_of(&self, user: UserId) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Deletes one of the user's sessions, with its notice; false if the user has no such
+    /// session.
+    async fn revoke_session(&self, user: UserId, id: SessionId, notice: &SecurityNotice) -> Result<bool, StoreError>;
+    /// Deletes every session of the user but `keep`, with one notice; returns those ended.
+    async fn revoke_other_sessions(&self, user: UserId, keep: SessionId, notice: &SecurityNotice) -> Result<Vec<SessionId>, StoreError>;
+    /// Deletes sessions that ended (absolute expiry passed, or unused since `idle_before`),
+    /// stream tickets and challenges past their expiry, and expired single sign-on token ids;
+    /// returns how many sessions went.
     async fn purge_expired_sessions(&self, now: Timestamp, idle_before: Timestamp) -> Result<u64, StoreError>;
     /// Stores a stream ticket.
     async fn insert_stream_ticket(&self, ticket: &StreamTicket) -> Result<(), StoreError>;
@@ -97,9 +211,9 @@ pub trait StoreDiagnostics: Send + Sync {
 }
 
 /// Everything the core needs from the data store.
-pub trait Store: UserStore + SessionStore + ConversationStore + MessageStore + StoreDiagnostics {}
+pub trait Store: UserStore + SessionStore + NoticeStore + CredentialStore + ConversationStore + MessageStore + StoreDiagnostics {}
 
-impl<T: UserStore + SessionStore + ConversationStore + MessageStore + StoreDiagnostics> Store for T {}
+impl<T: UserStore + SessionStore + NoticeStore + CredentialStore + ConversationStore + MessageStore + StoreDiagnostics> Store for T {}
 
 /// Wrapped data keys, kept apart from the data store.
 #[async_trait]

@@ -111,8 +111,9 @@ impl TestApp {
             .await
             .expect("sign-up");
         let session = self.client.create_session(&handle, PASSWORD).await.expect("login");
-        let client = self.client.authenticated(&session.token);
-        TestUser { id: account.id, handle, email, token: session.token, client }
+        let token = session.token.expect("a bearer session has a token");
+        let client = self.client.authenticated(&token);
+        TestUser { id: account.id, handle, email, token, client }
     }
 
     /// Stops the server gracefully and waits for it.

@@ -58,9 +58,11 @@ impl ScratchSchema {
             .expect("pg_database is readable");
         if exists.is_none() {
             let created = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {KEY_DATABASE}"))).execute(&mut admin).await;
-            // Tests race to create it: losing the race (42P04, duplicate database) is fine.
+            // Tests race to create it: losing the race is fine. The loser sees 42P04 (duplicate
+            // database) or, when both insert into the catalogue at once, 23505 (unique violation).
             if let Err(error) = created {
-                let duplicate = error.as_database_error().and_then(sqlx::error::DatabaseError::code).is_some_and(|code| code == "42P04");
+                let code = error.as_database_error().and_then(sqlx::error::DatabaseError::code);
+                let duplicate = code.is_some_and(|code| code == "42P04" || code == "23505");
                 assert!(duplicate, "cannot create the test key database: {error}");
             }
         }

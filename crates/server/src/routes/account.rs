@@ -1,20 +1,34 @@
-//! Accounts: sign-up and the caller's profile.
+//! Accounts: sign-up, the caller's profile, password change, security events and two-factor
+//! enrolment.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use parley_api::accounts::{AccountResponse, CreateAccountRequest, MeResponse};
-use parley_core::NewAccount;
+use parley_api::security::{
+    ChangePasswordRequest, MfaStatusResponse, RecoveryCodesResponse, SecurityEventList, TotpCodeRequest, TotpEnrolmentResponse,
+};
+use parley_core::{MAX_EVENTS_LISTED, NewAccount};
 use parley_domain::Secret;
+use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::{AuthErrors, BodyErrors, RateErrors, ServerErrors};
 use crate::error::ApiError;
-use crate::extract::{AuthSession, ClientIp, Created, Json};
+use crate::extract::{AuthSession, Caller, Created, Json, Query};
 use crate::state::AppState;
 use crate::wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_account)).routes(routes!(get_me))
+    OpenApiRouter::new()
+        .routes(routes!(create_account))
+        .routes(routes!(get_me))
+        .routes(routes!(change_password))
+        .routes(routes!(list_security_events))
+        .routes(routes!(get_mfa_status))
+        .routes(routes!(start_totp))
+        .routes(routes!(confirm_totp))
+        .routes(routes!(disable_totp))
 }
 
 /// `POST /v1/accounts`: sign up.
@@ -26,19 +40,123 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 async fn create_account(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    caller: Caller,
     Json(request): Json<CreateAccountRequest>,
 ) -> Result<Created<AccountResponse>, ApiError> {
-    state.check_auth_rate(ip)?;
+    state.check_auth_rate(caller.ip)?;
     let request = NewAccount { handle: request.handle, email: request.email, password: Secret::new(request.password) };
-    let account = state.core.sign_up(request).await?;
+    let account = state.core.sign_up(request, &caller.context).await?;
     Ok(Created(wire::account(&account)))
 }
 
 /// `GET /v1/me`: your own profile, email included.
-#[utoipa::path(get, path = "/v1/me", tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])),
     responses((status = 200, body = MeResponse), AuthErrors, ServerErrors))]
 async fn get_me(State(state): State<AppState>, AuthSession(session): AuthSession) -> Result<Json<MeResponse>, ApiError> {
     let profile = state.core.profile(&session).await?;
     Ok(Json(wire::me(&profile)))
+}
+
+/// `PUT /v1/me/password`: change your password; every other session is logged out.
+#[utoipa::path(put, path = "/v1/me/password", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed; your other sessions are logged out"),
+        (status = 401, description = "No valid session, or the current password is wrong (`invalid_credentials`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        BodyErrors, RateErrors, ServerErrors,
+    ))]
+async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    AuthSession(session): AuthSession,
+    Json(request): Json<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.check_auth_rate(caller.ip)?;
+    let (current, new) = (Secret::new(request.current_password), Secret::new(request.new_password));
+    state.core.change_password(&session, current, new, &caller.context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The page size of `GET /v1/me/security-events`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    /// How many events (1 to 200, default 50), newest first.
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+}
+
+/// `GET /v1/me/security-events`: logins, failures, lockouts, new devices and credential
+/// changes on your account, with time, network and device.
+#[utoipa::path(get, path = "/v1/me/security-events", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), params(EventsQuery),
+    responses(
+        (status = 200, body = SecurityEventList),
+        (status = 400, description = "Bad query parameter", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, ServerErrors,
+    ))]
+async fn list_security_events(
+    State(state): State<AppState>,
+    AuthSession(session): AuthSession,
+    Query(query): Query<EventsQuery>,
+) -> Result<Json<SecurityEventList>, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=MAX_EVENTS_LISTED).contains(&limit) {
+        return Err(ApiError::detailed(parley_api::ProblemCode::MalformedRequest, "limit must be between 1 and 200"));
+    }
+    let events = state.core.security_events(&session, limit).await?;
+    Ok(Json(SecurityEventList { events: events.iter().map(wire::security_event).collect() }))
+}
+
+/// `GET /v1/me/mfa`: which second factors you have.
+#[utoipa::path(get, path = "/v1/me/mfa", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 200, body = MfaStatusResponse), AuthErrors, ServerErrors))]
+async fn get_mfa_status(State(state): State<AppState>, AuthSession(session): AuthSession) -> Result<Json<MfaStatusResponse>, ApiError> {
+    let status = state.core.mfa_status(&session).await?;
+    Ok(Json(MfaStatusResponse { totp: status.totp, recovery_codes_left: status.recovery_codes_left, passkeys: status.passkeys }))
+}
+
+/// `POST /v1/me/mfa/totp`: start TOTP enrolment. Add the secret to an authenticator app, then
+/// confirm with a code.
+#[utoipa::path(post, path = "/v1/me/mfa/totp", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 201, body = TotpEnrolmentResponse),
+        (status = 409, description = "TOTP is already on (`mfa_already_enabled`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, ServerErrors,
+    ))]
+async fn start_totp(State(state): State<AppState>, AuthSession(session): AuthSession) -> Result<Created<TotpEnrolmentResponse>, ApiError> {
+    let enrolment = state.core.start_totp(&session).await?;
+    Ok(Created(TotpEnrolmentResponse { secret: enrolment.secret.into_inner(), otpauth_uri: enrolment.uri.into_inner() }))
+}
+
+/// `POST /v1/me/mfa/totp/confirm`: turn TOTP on with a first code; answers the ten one-time
+/// recovery codes, shown only now.
+#[utoipa::path(post, path = "/v1/me/mfa/totp/confirm", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = TotpCodeRequest,
+    responses(
+        (status = 200, body = RecoveryCodesResponse),
+        (status = 409, description = "No enrolment is waiting (`mfa_not_enabled`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, BodyErrors, ServerErrors,
+    ))]
+async fn confirm_totp(
+    State(state): State<AppState>,
+    caller: Caller,
+    AuthSession(session): AuthSession,
+    Json(request): Json<TotpCodeRequest>,
+) -> Result<Json<RecoveryCodesResponse>, ApiError> {
+    let codes = state.core.confirm_totp(&session, &Secret::new(request.code), &caller.context).await?;
+    Ok(Json(RecoveryCodesResponse { recovery_codes: codes.into_iter().map(Secret::into_inner).collect() }))
+}
+
+/// `POST /v1/me/mfa/totp/disable`: turn TOTP off; takes a fresh code from the app.
+#[utoipa::path(post, path = "/v1/me/mfa/totp/disable", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = TotpCodeRequest,
+    responses(
+        (status = 204, description = "TOTP is off; the recovery codes are void"),
+        AuthErrors, BodyErrors, ServerErrors,
+    ))]
+async fn disable_totp(
+    State(state): State<AppState>,
+    caller: Caller,
+    AuthSession(session): AuthSession,
+    Json(request): Json<TotpCodeRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.core.disable_totp(&session, &Secret::new(request.code), &caller.context).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

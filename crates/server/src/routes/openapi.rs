@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use parley_api::Problem;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,7 +20,7 @@ use crate::state::AppState;
     components(schemas(Problem, parley_api::ProblemCode, parley_api::stream::ServerFrame, parley_api::stream::ClientFrame)),
     tags(
         (name = "accounts", description = "Sign-up and your profile"),
-        (name = "sessions", description = "Login and logout"),
+        (name = "sessions", description = "Login (password, second factor), logout, your sessions"),
         (name = "conversations", description = "Buyer-seller conversations"),
         (name = "messages", description = "Messages in a conversation"),
         (name = "stream", description = "Real-time delivery over WebSocket"),
@@ -35,6 +35,13 @@ impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::extract::SESSION_COOKIE,
+                "The web client's session cookie; unsafe requests must also send the session's CSRF token as `X-CSRF-Token`",
+            ))),
+        );
     }
 }
 

@@ -37,7 +37,7 @@ async fn next_close(stream: &mut Stream) -> Option<u16> {
 async fn every_session_of_both_parties_receives_the_message() {
     let app = TestApp::spawn().await;
     let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
-    let buyer_phone = app.client.authenticated(&app.client.create_session(&buyer.handle, PASSWORD).await.unwrap().token);
+    let buyer_phone = app.client.authenticated(&app.client.create_session(&buyer.handle, PASSWORD).await.unwrap().token.unwrap());
     let conversation = open_conversation(&buyer, &seller, "l1").await;
     let mut buyer_laptop = connect(&buyer).await;
     let mut buyer_phone = buyer_phone.open_stream().await.unwrap();

@@ -10,8 +10,10 @@
 )]
 
 mod conversations;
+mod credentials;
 mod keys;
 mod messages;
+mod notices;
 mod sessions;
 mod users;
 
@@ -19,9 +21,13 @@ use std::future::Future;
 use std::sync::Arc;
 
 use parley_domain::{
-    BlindIndex, Conversation, ConversationId, EmailAddress, Handle, ListingId, PasswordHash, Sealed, Seq, Timestamp, UserId,
+    BlindIndex, Conversation, ConversationId, EmailAddress, Handle, ListingId, PasswordHash, Sealed, SecurityEventKind, Seq, Timestamp,
+    UserId,
 };
-use parley_store::{Durability, KeyStore, NewUser, Store, StoreLocation, connect_key_store, connect_store};
+use parley_store::{
+    Durability, KeyStore, NewUser, OutboxRecord, SecurityEventRecord, SecurityNotice, Store, StoreLocation, connect_key_store,
+    connect_store,
+};
 use parley_testkit::postgres::ScratchSchema;
 use uuid::Uuid;
 
@@ -60,11 +66,25 @@ pub fn new_user(handle: &str) -> NewUser {
     NewUser {
         id,
         handle: Handle::parse(handle).unwrap(),
-        email: Sealed::from_bytes(format!("sealed-{handle}").into_bytes()),
-        email_index: index_of(handle),
-        password_hash: PasswordHash("$argon2id$test".to_owned()),
+        email: Some((Sealed::from_bytes(format!("sealed-{handle}").into_bytes()), index_of(handle))),
+        password_hash: Some(PasswordHash("$argon2id$test".to_owned())),
         created_at: at(0),
     }
+}
+
+/// A notice of `kind` about `user` at `millis`, with a queued mail when `mailed`.
+pub fn notice(user: UserId, kind: SecurityEventKind, millis: i64, mailed: bool) -> SecurityNotice {
+    let event = SecurityEventRecord { id: Uuid::now_v7(), user_id: user, kind, at: at(millis), context: Sealed::from_bytes(vec![7; 40]) };
+    let mail = mailed.then(|| OutboxRecord {
+        id: Uuid::now_v7(),
+        user_id: user,
+        kind: "security_event".into(),
+        payload: Sealed::from_bytes(vec![9; 40]),
+        created_at: at(millis),
+        attempts: 0,
+        next_attempt_at: at(millis),
+    });
+    SecurityNotice { event, mail }
 }
 
 pub fn index_of(text: &str) -> BlindIndex {
@@ -77,7 +97,7 @@ pub fn index_of(text: &str) -> BlindIndex {
 
 pub async fn user(backend: &Backend, handle: &str) -> UserId {
     let user = new_user(handle);
-    backend.store.insert_user(&user).await.unwrap();
+    backend.store.insert_user(&user, &notice(user.id, SecurityEventKind::AccountCreated, 0, false)).await.unwrap();
     user.id
 }
 

@@ -1,4 +1,4 @@
-use parley_domain::{SessionId, TokenHash};
+use parley_domain::{SessionId, SessionKind, TokenHash};
 use parley_store::{SessionRecord, StreamTicket};
 
 use super::*;
@@ -11,6 +11,8 @@ fn session(user: UserId, token: u8) -> SessionRecord {
         created_at: at(0),
         last_seen_at: at(0),
         expires_at: at(3_600_000),
+        kind: SessionKind::Bearer,
+        device: Some(Sealed::from_bytes(vec![token; 30])),
     }
 }
 
@@ -77,6 +79,47 @@ async fn purging_removes_only_ended_sessions_and_stale_tickets() {
         assert!(backend.store.session_by_id(expired.id).await.unwrap().is_none());
         assert_eq!(backend.store.take_stream_ticket(&stale.hash).await.unwrap(), None);
         assert_eq!(backend.store.take_stream_ticket(&fresh.hash).await.unwrap(), Some(fresh));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn users_list_and_revoke_only_their_own_sessions() {
+    on_both_backends("sessions_revoke", |backend| async move {
+        let alice = user(&backend, "alice").await;
+        let mallory = user(&backend, "mallory").await;
+        let (a1, a2, a3) = (session(alice, 1), session(alice, 2), session(alice, 3));
+        let m1 = session(mallory, 4);
+        for record in [&a1, &a2, &a3, &m1] {
+            backend.store.insert_session(record).await.unwrap();
+        }
+        assert_eq!(backend.store.sessions_of(alice).await.unwrap().len(), 3);
+        let revoked = notice(alice, SecurityEventKind::SessionRevoked, 1, false);
+        assert!(!backend.store.revoke_session(alice, m1.id, &revoked).await.unwrap(), "another user's session is not mine to end");
+        assert!(backend.store.session_by_id(m1.id).await.unwrap().is_some());
+        assert!(backend.store.revoke_session(alice, a2.id, &revoked).await.unwrap());
+        let ended = backend.store.revoke_other_sessions(alice, a1.id, &notice(alice, SecurityEventKind::SessionRevoked, 2, false)).await.unwrap();
+        assert_eq!(ended, vec![a3.id]);
+        let left: Vec<SessionId> = backend.store.sessions_of(alice).await.unwrap().iter().map(|s| s.id).collect();
+        assert_eq!(left, vec![a1.id]);
+        assert_eq!(backend.store.sessions_of(mallory).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_password_change_ends_every_other_session_atomically() {
+    on_both_backends("sessions_password", |backend| async move {
+        let alice = user(&backend, "alice").await;
+        let (keep, other) = (session(alice, 1), session(alice, 2));
+        backend.store.insert_session(&keep).await.unwrap();
+        backend.store.insert_session(&other).await.unwrap();
+        let hash = parley_domain::PasswordHash("$argon2id$new".into());
+        let ended = backend.store.change_password(alice, &hash, keep.id, &notice(alice, SecurityEventKind::PasswordChanged, 1, true)).await.unwrap();
+        assert_eq!(ended, vec![other.id]);
+        assert_eq!(backend.store.user_by_id(alice).await.unwrap().unwrap().password_hash, Some(hash));
+        assert!(backend.store.session_by_id(keep.id).await.unwrap().is_some());
+        assert_eq!(backend.store.claim_due_mail(at(5), at(10), 10).await.unwrap().len(), 1);
     })
     .await;
 }

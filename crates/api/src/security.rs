@@ -1,0 +1,231 @@
+//! Account security on the wire: the second step of a login, the session list, password change,
+//! security events and two-factor enrolment.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::Redacted;
+use crate::accounts::SessionOptions;
+
+/// `202` from `POST /v1/sessions`: the password was right and the account has a second factor.
+/// Answer with `POST /v1/sessions/second-factor` before `expires_at`.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SecondFactorRequired {
+    /// Always `second_factor_required`.
+    pub status: String,
+    /// The single-use challenge token.
+    pub challenge: String,
+    /// When the challenge stops being accepted (five minutes).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The ways this account can answer: `totp`, `recovery_code`, `passkey`.
+    pub methods: Vec<String>,
+    /// For `passkey`: the WebAuthn `PublicKeyCredentialRequestOptions` to pass to
+    /// `navigator.credentials.get()`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub passkey_options: Option<serde_json::Value>,
+}
+
+impl fmt::Debug for SecondFactorRequired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecondFactorRequired").field("challenge", &Redacted).field("methods", &self.methods).finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/sessions/second-factor`.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorRequest {
+    /// The challenge from the `202` answer.
+    #[schema(max_length = 100)]
+    pub challenge: String,
+    /// The answer.
+    pub answer: SecondFactorAnswer,
+    /// How the new session is labelled and carried.
+    #[serde(default)]
+    pub session: SessionOptions,
+}
+
+impl fmt::Debug for SecondFactorRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecondFactorRequest").field("challenge", &Redacted).field("answer", &Redacted).finish_non_exhaustive()
+    }
+}
+
+/// One way to answer a login challenge.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SecondFactorAnswer {
+    /// The six-digit code an authenticator app shows now.
+    Totp {
+        /// The code.
+        #[schema(max_length = 16)]
+        code: String,
+    },
+    /// One of the one-time recovery codes (dashes and case do not matter).
+    RecoveryCode {
+        /// The code.
+        #[schema(max_length = 64)]
+        code: String,
+    },
+    /// A passkey assertion: the `PublicKeyCredential` from `navigator.credentials.get()`.
+    Passkey {
+        /// The credential, as JSON.
+        #[schema(value_type = Object)]
+        credential: serde_json::Value,
+    },
+}
+
+/// One of your sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionInfo {
+    /// Its id (revoke it with `DELETE /v1/sessions/{id}`).
+    pub id: Uuid,
+    /// Whether it is the session making this request.
+    pub current: bool,
+    /// `bearer` or `cookie`.
+    pub kind: String,
+    /// The device label.
+    pub device: String,
+    /// Where it was opened from, coarsely: an IPv4 /24 or an IPv6 /48.
+    pub network: String,
+    /// When it was opened.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it was last used (to the minute).
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    /// When it ends at the latest.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// `GET /v1/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionList {
+    /// Newest first.
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// `DELETE /v1/sessions`: how many other sessions were ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RevokedSessions {
+    /// The number of sessions ended.
+    pub revoked: u64,
+}
+
+/// `GET /v1/sessions/current/csrf`: the CSRF token of a cookie session (for a web client that
+/// reloaded and lost it).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CsrfToken {
+    /// Send as `X-CSRF-Token` on every unsafe request.
+    pub csrf_token: String,
+}
+
+impl fmt::Debug for CsrfToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CsrfToken").field("csrf_token", &Redacted).finish()
+    }
+}
+
+/// `PUT /v1/me/password`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    /// The password now.
+    #[schema(format = Password, max_length = 1024)]
+    pub current_password: String,
+    /// The new password: same rules as at sign-up.
+    #[schema(format = Password, min_length = 8, max_length = 128)]
+    pub new_password: String,
+}
+
+impl fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChangePasswordRequest").finish_non_exhaustive()
+    }
+}
+
+/// A security event on your account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecurityEvent {
+    /// Its id.
+    pub id: Uuid,
+    /// What happened: `account_created`, `login_succeeded`, `login_failed`, `account_locked`,
+    /// `new_device_login`, `logged_out`, `session_revoked`, `password_changed`, `mfa_enabled`,
+    /// `mfa_disabled`, `recovery_code_used`, `passkey_added`, `passkey_removed`.
+    pub kind: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// From which network (an IPv4 /24 or an IPv6 /48).
+    pub network: String,
+    /// From which device.
+    pub device: String,
+}
+
+/// `GET /v1/me/security-events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecurityEventList {
+    /// Newest first; kept for 30 days by default.
+    pub events: Vec<SecurityEvent>,
+}
+
+/// `GET /v1/me/mfa`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MfaStatusResponse {
+    /// Whether TOTP (an authenticator app) is on.
+    pub totp: bool,
+    /// Unused recovery codes.
+    pub recovery_codes_left: u32,
+    /// Registered passkeys.
+    pub passkeys: u32,
+}
+
+/// `POST /v1/me/mfa/totp`: a new TOTP secret, waiting for a first code.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TotpEnrolmentResponse {
+    /// The secret in base32, for typing into an authenticator app.
+    pub secret: String,
+    /// The `otpauth://` URI, for a QR code.
+    pub otpauth_uri: String,
+}
+
+impl fmt::Debug for TotpEnrolmentResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TotpEnrolmentResponse").finish_non_exhaustive()
+    }
+}
+
+/// A one-time code from an authenticator app.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCodeRequest {
+    /// The six-digit code shown now.
+    #[schema(max_length = 16)]
+    pub code: String,
+}
+
+impl fmt::Debug for TotpCodeRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TotpCodeRequest").finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/me/mfa/totp/confirm`: two-factor authentication is on; keep these codes safe.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RecoveryCodesResponse {
+    /// Ten one-time codes, each usable once instead of an app code. Shown only now.
+    pub recovery_codes: Vec<String>,
+}
+
+impl fmt::Debug for RecoveryCodesResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecoveryCodesResponse").finish_non_exhaustive()
+    }
+}
