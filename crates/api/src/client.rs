@@ -23,13 +23,14 @@ use uuid::Uuid;
 use crate::accounts::{
     AccountResponse, CreateAccountRequest, CreateSessionRequest, MeResponse, SessionOptions, SessionResponse, StreamTicketResponse,
 };
-use crate::security::{
-    ChangePasswordRequest, MfaStatusResponse, RecoveryCodesResponse, RevokedSessions, SecondFactorRequest, SecondFactorRequired,
-    SecurityEventList, SessionList, TotpCodeRequest, TotpEnrolmentResponse,
-};
 use crate::conversations::{ConversationPage, ConversationResponse, CreateConversationRequest, ListConversationsQuery};
 use crate::messages::{ListMessagesQuery, MessagePage, MessageResponse, SendMessageRequest};
 use crate::problem::Problem;
+use crate::security::{
+    ChangePasswordRequest, MfaStatusResponse, PasskeyCeremonyResponse, PasskeyInfo, PasskeyList, PasskeyLoginRequest,
+    RecoveryCodesResponse, RegisterPasskeyRequest, RevokedSessions, SecondFactorRequest, SecondFactorRequired, SecurityEventList,
+    SessionList, TotpCodeRequest, TotpEnrolmentResponse,
+};
 use crate::stream::{ClientFrame, ServerFrame};
 
 /// What a call can fail with.
@@ -146,7 +147,12 @@ impl Client {
     /// `POST /v1/sessions` for an account without a second factor: a bearer session.
     pub async fn create_session(&self, login: &str, password: &str) -> Result<SessionResponse, ClientError> {
         let request = CreateSessionRequest { login: login.to_owned(), password: password.to_owned(), session: SessionOptions::default() };
-        match self.log_in(&request).await? {
+        self.create_session_with(&request).await
+    }
+
+    /// `POST /v1/sessions` with options, for an account without a second factor.
+    pub async fn create_session_with(&self, request: &CreateSessionRequest) -> Result<SessionResponse, ClientError> {
+        match self.log_in(request).await? {
             LoginAnswer::LoggedIn(session) => Ok(session),
             LoginAnswer::SecondFactorRequired(_) => Err(ClientError::Unexpected { status: 202, body: "second factor required".into() }),
         }
@@ -192,6 +198,36 @@ impl Client {
     /// `GET /v1/me/security-events`.
     pub async fn security_events(&self) -> Result<SecurityEventList, ClientError> {
         self.call(Method::GET, "/v1/me/security-events", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `POST /v1/me/passkeys/registration`.
+    pub async fn start_passkey_registration(&self) -> Result<PasskeyCeremonyResponse, ClientError> {
+        self.call(Method::POST, "/v1/me/passkeys/registration", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `POST /v1/me/passkeys`.
+    pub async fn register_passkey(&self, request: &RegisterPasskeyRequest) -> Result<PasskeyInfo, ClientError> {
+        self.call(Method::POST, "/v1/me/passkeys", Some(request)).await.map(|(_, body)| body)
+    }
+
+    /// `GET /v1/me/passkeys`.
+    pub async fn list_passkeys(&self) -> Result<PasskeyList, ClientError> {
+        self.call(Method::GET, "/v1/me/passkeys", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `DELETE /v1/me/passkeys/{id}`.
+    pub async fn remove_passkey(&self, id: Uuid) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/v1/me/passkeys/{id}")).await
+    }
+
+    /// `POST /v1/sessions/passkey/options`.
+    pub async fn start_passkey_login(&self) -> Result<PasskeyCeremonyResponse, ClientError> {
+        self.call(Method::POST, "/v1/sessions/passkey/options", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `POST /v1/sessions/passkey`.
+    pub async fn finish_passkey_login(&self, request: &PasskeyLoginRequest) -> Result<SessionResponse, ClientError> {
+        self.call(Method::POST, "/v1/sessions/passkey", Some(request)).await.map(|(_, body)| body)
     }
 
     /// `GET /v1/me/mfa`.

@@ -229,3 +229,89 @@ impl fmt::Debug for RecoveryCodesResponse {
         f.debug_struct("RecoveryCodesResponse").finish_non_exhaustive()
     }
 }
+
+/// `POST /v1/me/passkeys/registration` and `POST /v1/sessions/passkey/options`: a WebAuthn
+/// ceremony started. Pass `options` to `navigator.credentials.create()` or `.get()` (after
+/// `PublicKeyCredential.parseCreationOptionsFromJSON` / `parseRequestOptionsFromJSON`), then
+/// send the result with `challenge` before `expires_at`.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyCeremonyResponse {
+    /// The single-use ceremony token.
+    pub challenge: String,
+    /// When it stops being accepted (five minutes).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The WebAuthn options (`{"publicKey": {...}}`), binary fields in base64url.
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+}
+
+impl fmt::Debug for PasskeyCeremonyResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasskeyCeremonyResponse").field("challenge", &Redacted).finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/me/passkeys`: finish registering a passkey.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterPasskeyRequest {
+    /// The token from `POST /v1/me/passkeys/registration`.
+    #[schema(max_length = 100)]
+    pub challenge: String,
+    /// The `PublicKeyCredential` from `navigator.credentials.create()`, as JSON.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+    /// Your name for it ("Work laptop"), 1 to 64 characters.
+    #[schema(min_length = 1, max_length = 64)]
+    pub label: String,
+}
+
+impl fmt::Debug for RegisterPasskeyRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegisterPasskeyRequest").field("label", &self.label).finish_non_exhaustive()
+    }
+}
+
+/// One of your passkeys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyInfo {
+    /// Its id (remove it with `DELETE /v1/me/passkeys/{id}`).
+    pub id: Uuid,
+    /// Your name for it.
+    pub label: String,
+    /// When it was registered.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it last logged in.
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// `GET /v1/me/passkeys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyList {
+    /// Oldest first.
+    pub passkeys: Vec<PasskeyInfo>,
+}
+
+/// `POST /v1/sessions/passkey`: log in with a passkey alone.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyLoginRequest {
+    /// The token from `POST /v1/sessions/passkey/options`.
+    #[schema(max_length = 100)]
+    pub challenge: String,
+    /// The `PublicKeyCredential` from `navigator.credentials.get()`, as JSON.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+    /// How the new session is labelled and carried.
+    #[serde(default)]
+    pub session: SessionOptions,
+}
+
+impl fmt::Debug for PasskeyLoginRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasskeyLoginRequest").finish_non_exhaustive()
+    }
+}

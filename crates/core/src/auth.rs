@@ -8,9 +8,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parley_crypto::BearerToken;
-use parley_domain::{
-    Backoff, ClientContext, KeyScope, Login, SecurityEventKind, Secret, SessionId, SessionKind, Timestamp, UserId,
-};
+use parley_domain::{Backoff, ClientContext, KeyScope, Login, Secret, SecurityEventKind, SessionId, SessionKind, Timestamp, UserId};
 use parley_store::{SessionRecord, StreamTicket, UserRecord};
 use uuid::Uuid;
 
@@ -105,7 +103,7 @@ impl Parley {
     /// device the owner used before are exempt, so an attacker cannot lock the owner out).
     pub async fn log_in(&self, login: &str, password: Secret<String>, attempt: &LoginAttempt) -> Result<LoginOutcome, CoreError> {
         let now = self.clock.now();
-        self.login_backoff.check(attempt.ip, now).map_err(|retry_after| CoreError::RateLimited { retry_after })?;
+        self.login_backoff.check(&attempt.ip, now).map_err(|retry_after| CoreError::RateLimited { retry_after })?;
         let user = match Login::parse(login) {
             Ok(Login::Handle(key)) => self.store.user_by_handle(&key).await?,
             Ok(Login::Email(email)) => self.store.user_by_email(&self.keys.email_index(&email)).await?,

@@ -34,6 +34,9 @@ pub enum CoreError {
     /// TOTP is not on (or no enrolment is waiting for confirmation).
     #[error("two-factor authentication not enabled")]
     MfaNotEnabled,
+    /// The passkey to remove does not exist or is not the caller's.
+    #[error("passkey not found")]
+    PasskeyNotFound,
     /// A one-time code (TOTP or recovery) was wrong, expired or already used.
     #[error("invalid code")]
     InvalidCode,
@@ -77,6 +80,7 @@ impl From<StoreError> for CoreError {
         match error {
             StoreError::Conflict(Conflict::HandleTaken) => CoreError::HandleTaken,
             StoreError::Conflict(Conflict::EmailTaken) => CoreError::EmailTaken,
+            StoreError::Conflict(Conflict::CredentialTaken) => CoreError::Invalid(ValidationError::new("credential", "already_registered")),
             StoreError::Unavailable(_) => CoreError::Unavailable(error),
             StoreError::Database(_) | StoreError::NotFound(_) | StoreError::Corrupt(_) => CoreError::Internal(Box::new(error)),
         }

@@ -39,8 +39,11 @@ pub use events::{Event, EventPublisher};
 pub use keyring::KeyRing;
 pub use limiter::{FailureBackoff, KeyedLimiter};
 pub use messages::{MessagePage, MessageView, SendMessage, Sent};
-pub use mfa::{CHALLENGE_TTL, MAX_CHALLENGE_FAILURES, MfaStatus, SecondFactorAnswer, SecondFactorChallenge, SecondFactorMethod, TotpEnrolment};
+pub use mfa::{
+    CHALLENGE_TTL, MAX_CHALLENGE_FAILURES, MfaStatus, SecondFactorAnswer, SecondFactorChallenge, SecondFactorMethod, TotpEnrolment,
+};
 pub use notices::{MAX_EVENTS_LISTED, OutgoingMail, SecurityEventView};
+pub use passkeys::{PasskeyCeremony, PasskeySettings, PasskeyView};
 pub use sessions::SessionView;
 
 /// How long a password check may wait for a hashing slot before it is refused as overload.
@@ -70,6 +73,8 @@ pub struct Settings {
     pub password_params: PasswordParams,
     /// How long security events are kept.
     pub security_event_retention: Duration,
+    /// Where passkeys are valid.
+    pub passkeys: PasskeySettings,
 }
 
 impl Default for Settings {
@@ -85,6 +90,7 @@ impl Default for Settings {
             password_hashing_slots: std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
             password_params: PasswordParams::OWASP_MINIMUM,
             security_event_retention: Duration::from_secs(30 * 24 * 60 * 60),
+            passkeys: PasskeySettings::default(),
         }
     }
 }
@@ -115,6 +121,7 @@ pub struct Parley {
     open_limiter: KeyedLimiter<UserId>,
     ticket_limiter: KeyedLimiter<UserId>,
     login_backoff: FailureBackoff<std::net::IpAddr>,
+    webauthn: webauthn_rs::Webauthn,
     settings: Settings,
 }
 
@@ -123,6 +130,7 @@ impl Parley {
     pub async fn new(deps: Dependencies, settings: Settings) -> Result<Self, CoreError> {
         let keys = KeyRing::open(deps.kek, deps.key_store, deps.clock.now()).await?;
         let hasher = PasswordHasher::new(settings.password_params)?;
+        let webauthn = passkeys::relying_party(&settings.passkeys)?;
         Ok(Self {
             store: deps.store,
             keys,
@@ -134,6 +142,7 @@ impl Parley {
             open_limiter: KeyedLimiter::new(settings.open_rate),
             ticket_limiter: KeyedLimiter::new(settings.ticket_rate),
             login_backoff: FailureBackoff::new(Backoff::LOGIN_PER_NETWORK),
+            webauthn,
             settings,
         })
     }

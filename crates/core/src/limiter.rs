@@ -68,9 +68,9 @@ impl<K: Eq + Hash> FailureBackoff<K> {
     }
 
     /// Whether `key` may try now, or how long it must wait.
-    pub fn check(&self, key: K, now: Timestamp) -> Result<(), Duration> {
+    pub fn check(&self, key: &K, now: Timestamp) -> Result<(), Duration> {
         let failures = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match failures.get(&key).and_then(|f| self.rule.locked_until(f.count, f.last)) {
+        match failures.get(key).and_then(|f| self.rule.locked_until(f.count, f.last)) {
             Some(until) if until > now => Err(until.since(now)),
             _ => Ok(()),
         }
@@ -105,18 +105,18 @@ mod tests {
         let t0 = Timestamp::from_millis(0);
         for _ in 0..2 {
             backoff.record_failure("a", t0);
-            assert!(backoff.check("a", t0).is_ok());
+            assert!(backoff.check(&"a", t0).is_ok());
         }
         backoff.record_failure("a", t0);
-        assert_eq!(backoff.check("a", t0), Err(Duration::from_secs(10)));
-        assert!(backoff.check("b", t0).is_ok());
-        assert!(backoff.check("a", t0.plus(Duration::from_secs(10))).is_ok());
+        assert_eq!(backoff.check(&"a", t0), Err(Duration::from_secs(10)));
+        assert!(backoff.check(&"b", t0).is_ok());
+        assert!(backoff.check(&"a", t0.plus(Duration::from_secs(10))).is_ok());
         backoff.record_failure("a", t0.plus(Duration::from_secs(10)));
-        assert_eq!(backoff.check("a", t0.plus(Duration::from_secs(10))), Err(Duration::from_secs(20)));
+        assert_eq!(backoff.check(&"a", t0.plus(Duration::from_secs(10))), Err(Duration::from_secs(20)));
         // Long after, the count starts again from zero.
         let later = t0.plus(Duration::from_secs(1000));
         backoff.record_failure("a", later);
-        assert!(backoff.check("a", later).is_ok());
+        assert!(backoff.check(&"a", later).is_ok());
         backoff.prune(later.plus(Duration::from_secs(1000)));
         assert!(backoff.failures.lock().unwrap().is_empty());
     }

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use parley_crypto::{Aad, BearerToken, TotpKey, recovery};
-use parley_domain::{KeyScope, Sealed, SecurityEventKind, Secret, Timestamp, UserId};
+use parley_domain::{KeyScope, Sealed, Secret, SecurityEventKind, Timestamp, UserId};
 use parley_store::{ChallengeKind, ChallengeRecord, UserRecord};
 
 use crate::Parley;
@@ -174,7 +174,7 @@ impl Parley {
         attempt: &LoginAttempt,
     ) -> Result<IssuedSession, CoreError> {
         let now = self.clock.now();
-        self.login_backoff.check(attempt.ip, now).map_err(|retry_after| CoreError::RateLimited { retry_after })?;
+        self.login_backoff.check(&attempt.ip, now).map_err(|retry_after| CoreError::RateLimited { retry_after })?;
         let hash = BearerToken::hash(challenge);
         let record = self.store.challenge(&hash, ChallengeKind::MfaLogin).await?.filter(|c| c.expires_at > now);
         let (Some(record), Some(user_id)) = (record.as_ref(), record.as_ref().and_then(|c| c.user_id)) else {

@@ -55,6 +55,10 @@ pub struct OutgoingMail {
     pub subject: String,
     /// The plain-text body.
     pub text: String,
+    /// Delivery attempts, this one included.
+    pub attempts: u32,
+    /// When it was queued.
+    pub queued_at: Timestamp,
 }
 
 /// The sealed context of an event and the sealed payload of its mail.
@@ -85,15 +89,11 @@ impl Parley {
         let now = self.clock.now();
         let dek = self.keys.dek_for(&KeyScope::UserProfile(user), now).await?;
         let id = Uuid::now_v7();
-        let context_json = serde_json::to_vec(&ContextJson { network: context.network.as_str().into(), device: context.device.as_str().into() })
-            .map_err(|e| CoreError::Internal(Box::new(e)))?;
-        let event = SecurityEventRecord {
-            id,
-            user_id: user,
-            kind,
-            at: now,
-            context: Sealed::from_bytes(dek.seal(&context_json, &event_aad(id))?),
-        };
+        let context_json =
+            serde_json::to_vec(&ContextJson { network: context.network.as_str().into(), device: context.device.as_str().into() })
+                .map_err(|e| CoreError::Internal(Box::new(e)))?;
+        let event =
+            SecurityEventRecord { id, user_id: user, kind, at: now, context: Sealed::from_bytes(dek.seal(&context_json, &event_aad(id))?) };
         let mail = if kind.is_mailed() && has_email { Some(security_mail(&dek, user, kind, context, now)?) } else { None };
         tracing::info!(user_id = %user, event = %kind, "security event");
         Ok(SecurityNotice { event, mail })
@@ -184,11 +184,17 @@ impl Parley {
             return Ok(None);
         };
         let (subject, text) = render_security_mail(&user.handle, kind, &facts);
-        Ok(Some(OutgoingMail { id: record.id, to, subject, text }))
+        Ok(Some(OutgoingMail { id: record.id, to, subject, text, attempts: record.attempts, queued_at: record.created_at }))
     }
 }
 
-fn security_mail(dek: &Dek, user: UserId, kind: SecurityEventKind, context: &ClientContext, now: Timestamp) -> Result<OutboxRecord, CoreError> {
+fn security_mail(
+    dek: &Dek,
+    user: UserId,
+    kind: SecurityEventKind,
+    context: &ClientContext,
+    now: Timestamp,
+) -> Result<OutboxRecord, CoreError> {
     let id = Uuid::now_v7();
     let facts = SecurityMailJson {
         event: kind.as_str().into(),
@@ -230,8 +236,12 @@ fn render_security_mail(handle: &Handle, kind: SecurityEventKind, facts: &Securi
         SecurityEventKind::PasswordChanged => {
             ("Your Parley password was changed", "Your password was changed, and your other sessions were logged out.")
         }
-        SecurityEventKind::MfaEnabled => ("Two-factor authentication is on", "Two-factor authentication (an authenticator app) was turned on."),
-        SecurityEventKind::MfaDisabled => ("Two-factor authentication is off", "Two-factor authentication (an authenticator app) was turned off."),
+        SecurityEventKind::MfaEnabled => {
+            ("Two-factor authentication is on", "Two-factor authentication (an authenticator app) was turned on.")
+        }
+        SecurityEventKind::MfaDisabled => {
+            ("Two-factor authentication is off", "Two-factor authentication (an authenticator app) was turned off.")
+        }
         SecurityEventKind::RecoveryCodeUsed => ("A recovery code was used", "One of your one-time recovery codes was used to log in."),
         SecurityEventKind::PasskeyAdded => ("A passkey was added", "A passkey was added to your account."),
         SecurityEventKind::PasskeyRemoved => ("A passkey was removed", "A passkey was removed from your account."),

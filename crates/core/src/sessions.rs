@@ -2,7 +2,9 @@
 //! the others, and change the password (which ends every other session).
 
 use parley_crypto::{Aad, Dek};
-use parley_domain::{ClientContext, DeviceLabel, KeyScope, Network, NewPassword, Sealed, SecurityEventKind, Secret, SessionId, SessionKind, Timestamp};
+use parley_domain::{
+    ClientContext, DeviceLabel, KeyScope, Network, NewPassword, Sealed, Secret, SecurityEventKind, SessionId, SessionKind, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::Parley;
@@ -111,9 +113,10 @@ impl Parley {
         let new = NewPassword::parse(new.expose(), &user.handle, profile.email.as_ref())?;
         let stored = user.password_hash.clone();
         let verified = self
-            .hash_work(move |hasher| match stored {
-                Some(hash) => hasher.verify(current.expose(), &hash),
-                None => {
+            .hash_work(move |hasher| {
+                if let Some(hash) = stored {
+                    hasher.verify(current.expose(), &hash)
+                } else {
                     hasher.verify_dummy(current.expose());
                     false
                 }

@@ -33,6 +33,12 @@ impl TotpKey {
         Self(bytes)
     }
 
+    /// A secret typed in base32 (as an authenticator app would take it).
+    pub fn from_base32(text: &str) -> Result<Self, CryptoError> {
+        let secret = TotpSecretBytes::try_from_base32(text).map_err(|_| CryptoError::Malformed)?;
+        Ok(Self(secret.as_ref().to_vec()))
+    }
+
     /// The raw secret, for sealing.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -118,5 +124,6 @@ mod tests {
         let uri = key.provisioning_uri("Parley", "alice").unwrap();
         assert!(uri.starts_with("otpauth://totp/Parley:alice?"), "{uri}");
         assert!(uri.contains(&format!("secret={}", key.to_base32())));
+        assert_eq!(TotpKey::from_base32(&key.to_base32()).unwrap().as_bytes(), key.as_bytes());
     }
 }

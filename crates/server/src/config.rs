@@ -49,6 +49,71 @@ pub struct Config {
     pub stream: StreamConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Account-activity mail.
+    pub mail: MailConfig,
+    /// Account security.
+    pub security: SecurityConfig,
+    /// Passkeys (WebAuthn).
+    pub webauthn: WebauthnConfig,
+}
+
+/// Where passkeys are valid. Browsers refuse passkeys on an IP-address origin, so the
+/// development default is `localhost` (any port): open `https://localhost:8443`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebauthnConfig {
+    /// The relying party id: the site's domain (`chat.example.com`).
+    pub rp_id: String,
+    /// The origins the web client is served from; empty means `https://<rp_id>`.
+    pub origins: Vec<String>,
+}
+
+impl Default for WebauthnConfig {
+    fn default() -> Self {
+        Self { rp_id: "localhost".to_owned(), origins: Vec::new() }
+    }
+}
+
+/// Account-activity mail: sent over SMTP when `smtp_host` is set, otherwise written as `.eml`
+/// files into `<data_dir>/mail` (a development drop: the files hold recipients' addresses).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// The `From` address.
+    pub from: String,
+    /// The SMTP server; empty writes `.eml` files instead.
+    pub smtp_host: String,
+    /// Its port.
+    pub smtp_port: u16,
+    /// `starttls` (default), `tls` (implicit TLS) or `none` (only to a loopback server).
+    pub smtp_tls: SmtpTls,
+    /// SMTP user name; empty sends no credentials.
+    pub smtp_username: String,
+    /// SMTP password (shown redacted).
+    pub smtp_password: String,
+    /// How often the outbox is checked for due mail, in milliseconds.
+    pub poll_interval_ms: u64,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required, not opportunistic).
+    #[default]
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+    /// No TLS: only allowed to a loopback server (a local relay or a test server).
+    None,
+}
+
+/// Account security settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// How long security events (logins, failures, credential changes) are kept, in days.
+    pub event_retention_days: u64,
 }
 
 /// SQLite durability.
@@ -181,7 +246,30 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             stream: StreamConfig::default(),
             log: LogConfig::default(),
+            mail: MailConfig::default(),
+            security: SecurityConfig::default(),
+            webauthn: WebauthnConfig::default(),
         }
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: "Parley <no-reply@parley.invalid>".to_owned(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            poll_interval_ms: 2_000,
+        }
+    }
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self { event_retention_days: 30 }
     }
 }
 
@@ -355,6 +443,16 @@ impl Config {
         if self.stream.max_connections_per_user == 0 {
             return invalid("stream.max_connections_per_user", "must be at least 1");
         }
+        self.validate_mail()?;
+        if self.webauthn.rp_id.is_empty() || self.webauthn.rp_id.parse::<std::net::IpAddr>().is_ok() {
+            return invalid("webauthn.rp_id", "must be a domain name (passkeys do not work on IP addresses)");
+        }
+        if let Some(origin) = self.passkey_origins().iter().find(|o| !o.starts_with("https://")) {
+            return Err(ConfigError::Invalid { key: "webauthn.origins", message: format!("{origin}: origins must be https://") });
+        }
+        if !(1..=3650).contains(&self.security.event_retention_days) {
+            return invalid("security.event_retention_days", "must be between 1 and 3650 days");
+        }
         if self.tls.cert_path.as_os_str().is_empty() != self.tls.key_path.as_os_str().is_empty() {
             return invalid("tls.cert_path", "set both tls.cert_path and tls.key_path, or neither");
         }
@@ -365,6 +463,30 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    fn validate_mail(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: &str| Err(ConfigError::Invalid { key, message: message.to_owned() });
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return invalid("mail.from", "must be an address like `Parley <no-reply@example.com>`");
+        }
+        if !(100..=600_000).contains(&self.mail.poll_interval_ms) {
+            return invalid("mail.poll_interval_ms", "must be between 100 and 600000");
+        }
+        let loopback = matches!(self.mail.smtp_host.as_str(), "localhost")
+            || self.mail.smtp_host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if self.mail.smtp_tls == SmtpTls::None && !self.mail.smtp_host.is_empty() && !loopback {
+            return invalid("mail.smtp_tls", "`none` (no TLS) is only allowed to a loopback SMTP server");
+        }
+        if self.mail.smtp_username.is_empty() != self.mail.smtp_password.is_empty() {
+            return invalid("mail.smtp_username", "set both mail.smtp_username and mail.smtp_password, or neither");
+        }
+        Ok(())
+    }
+
+    /// The web origins passkeys are accepted from.
+    pub fn passkey_origins(&self) -> Vec<String> {
+        if self.webauthn.origins.is_empty() { vec![format!("https://{}", self.webauthn.rp_id)] } else { self.webauthn.origins.clone() }
     }
 
     /// Where the data store lives.
@@ -392,6 +514,9 @@ impl Config {
         let mut shown = self.clone();
         shown.database_url = redact_url(&shown.database_url);
         shown.key_store_url = redact_url(&shown.key_store_url);
+        if !shown.mail.smtp_password.is_empty() {
+            "[redacted]".clone_into(&mut shown.mail.smtp_password);
+        }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render config: {e}"))
     }
 }

@@ -111,6 +111,7 @@ impl From<CoreError> for ApiError {
             CoreError::Unauthenticated => ApiError::code(ProblemCode::Unauthenticated),
             CoreError::UserNotFound => ApiError::detailed(ProblemCode::NotFound, "no user has that handle"),
             CoreError::SessionNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no session with that id"),
+            CoreError::PasskeyNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no passkey with that id"),
             CoreError::MfaAlreadyEnabled => ApiError::code(ProblemCode::MfaAlreadyEnabled),
             CoreError::MfaNotEnabled => ApiError::code(ProblemCode::MfaNotEnabled),
             CoreError::InvalidCode => ApiError::code(ProblemCode::InvalidCode),

@@ -138,7 +138,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
-        let device = parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map_or_else(DeviceLabel::unknown, DeviceLabel::from_client);
+        let device =
+            parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map_or_else(DeviceLabel::unknown, DeviceLabel::from_client);
         Ok(Caller { ip: client_key(ip), context: ClientContext { network: Network::of(ip), device } })
     }
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod listener;
 pub mod live;
+pub mod mail;
 pub mod middleware;
 pub mod routes;
 pub mod slots;
@@ -63,6 +64,7 @@ impl Runtime {
 
 /// A built server, bound to its port, ready to run.
 pub struct Server {
+    mailer: Option<(mail::Mailer, lettre::message::Mailbox, Duration)>,
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     app: Router,
@@ -125,7 +127,9 @@ impl Server {
             header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
             drain_timeout: DRAIN_TIMEOUT,
         };
-        Ok(Self { listener, tls, app, limits, state, ca_pem: material.ca_pem })
+        let from = config.mail.from.parse().context("mail.from")?;
+        let mailer = Some((mail::Mailer::from_config(config)?, from, Duration::from_millis(config.mail.poll_interval_ms)));
+        Ok(Self { mailer, listener, tls, app, limits, state, ca_pem: material.ca_pem })
     }
 
     /// The bound address (useful with port 0).
@@ -136,6 +140,11 @@ impl Server {
     /// The base URL clients use.
     pub fn url(&self) -> anyhow::Result<String> {
         Ok(format!("https://{}", self.local_addr()?))
+    }
+
+    /// The core, for operator commands and tests that run a job on demand.
+    pub fn core(&self) -> Arc<Parley> {
+        Arc::clone(&self.state.core)
     }
 
     /// The generated local CA certificate (PEM), when the server made its own certificate.
@@ -151,10 +160,16 @@ impl Server {
     /// Serves until the shutdown token is cancelled, then drains requests and closes
     /// WebSockets with 1001.
     pub async fn run_until_stopped(self) {
-        let Server { listener, tls, app, limits, state, .. } = self;
+        let Server { mailer, listener, tls, app, limits, state, .. } = self;
         let maintenance = tokio::spawn(maintain(state.clone()));
+        let outbox = mailer.map(|(mailer, from, poll)| {
+            tokio::spawn(mail::run_outbox(Arc::clone(&state.core), mailer, from, poll, state.shutdown.clone()))
+        });
         listener::serve(listener, tls, app, limits, state.shutdown.clone()).await;
         maintenance.abort();
+        if let Some(outbox) = outbox {
+            outbox.abort();
+        }
         state.stream_tasks.close();
         if tokio::time::timeout(DRAIN_TIMEOUT, state.stream_tasks.wait()).await.is_err() {
             tracing::warn!("some WebSockets did not close in time");
@@ -174,6 +189,9 @@ async fn maintain(state: AppState) {
         if let Err(error) = state.core.purge_expired_sessions().await {
             tracing::warn!(%error, "session purge failed; will retry");
         }
+        if let Err(error) = state.core.purge_security_events().await {
+            tracing::warn!(%error, "security event purge failed; will retry");
+        }
     }
 }
 
@@ -185,6 +203,8 @@ fn core_settings(config: &Config) -> Settings {
         send_rate: RatePolicy::per_minute(config.limits.send_burst, config.limits.sends_per_minute),
         open_rate: RatePolicy::per_hour(config.limits.new_conversations_burst, config.limits.new_conversations_per_hour),
         password_params: PasswordParams::OWASP_MINIMUM,
+        security_event_retention: Duration::from_secs(config.security.event_retention_days * 24 * 60 * 60),
+        passkeys: parley_core::PasskeySettings { rp_id: config.webauthn.rp_id.clone(), origins: config.passkey_origins() },
         ..Settings::default()
     }
 }

@@ -9,6 +9,7 @@ mod conversations;
 mod health;
 mod messages;
 mod openapi;
+mod passkeys;
 mod sessions;
 mod stream;
 
@@ -54,6 +55,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(openapi::router())
         .merge(account::router())
         .merge(sessions::router())
+        .merge(passkeys::router())
         .merge(conversations::router())
         .merge(messages::router())
         .merge(stream::router())

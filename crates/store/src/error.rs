@@ -10,6 +10,8 @@ pub enum Conflict {
     HandleTaken,
     /// Another account has this email address.
     EmailTaken,
+    /// This passkey credential is registered already.
+    CredentialTaken,
 }
 
 /// What can go wrong in the store.
@@ -59,6 +61,8 @@ fn conflict_of(error: &dyn sqlx::error::DatabaseError) -> Option<Conflict> {
         Some(Conflict::HandleTaken)
     } else if target.contains("email_index") {
         Some(Conflict::EmailTaken)
+    } else if target.contains("credential_id") {
+        Some(Conflict::CredentialTaken)
     } else {
         None
     }

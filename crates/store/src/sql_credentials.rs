@@ -46,13 +46,12 @@ impl CredentialStore for DataStore {
     }
 
     async fn use_totp_step(&self, user: UserId, step: i64) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE totp_credentials SET last_step = $2 WHERE user_id = $1 AND confirmed_at IS NOT NULL AND last_step < $2",
-        )
-        .bind(user.to_string())
-        .bind(step)
-        .execute(&self.write)
-        .await?;
+        let result =
+            sqlx::query("UPDATE totp_credentials SET last_step = $2 WHERE user_id = $1 AND confirmed_at IS NOT NULL AND last_step < $2")
+                .bind(user.to_string())
+                .bind(step)
+                .execute(&self.write)
+                .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -112,8 +111,10 @@ impl CredentialStore for DataStore {
     }
 
     async fn recovery_codes_left(&self, user: UserId) -> Result<u32, StoreError> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1").bind(user.to_string()).fetch_one(&self.read).await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1")
+            .bind(user.to_string())
+            .fetch_one(&self.read)
+            .await?;
         u32::try_from(count).map_err(|_| StoreError::Corrupt("recovery_codes"))
     }
 
@@ -192,7 +193,8 @@ impl CredentialStore for DataStore {
     }
 
     async fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<PasskeyRecord>, StoreError> {
-        let row = sqlx::query(concat!(select_passkey!(), "WHERE credential_id = $1")).bind(credential_id).fetch_optional(&self.read).await?;
+        let row =
+            sqlx::query(concat!(select_passkey!(), "WHERE credential_id = $1")).bind(credential_id).fetch_optional(&self.read).await?;
         row.as_ref().map(passkey_from_row).transpose()
     }
 
@@ -228,8 +230,7 @@ impl CredentialStore for DataStore {
             .bind(subject.0.as_slice())
             .fetch_optional(&self.read)
             .await?;
-        id.map(|id| Uuid::parse_str(&id).map(UserId::from_uuid).map_err(|_| StoreError::Corrupt("external_identities.user_id")))
-            .transpose()
+        id.map(|id| Uuid::parse_str(&id).map(UserId::from_uuid).map_err(|_| StoreError::Corrupt("external_identities.user_id"))).transpose()
     }
 
     async fn insert_external_user(

@@ -95,7 +95,11 @@ impl NoticeStore for DataStore {
     }
 
     async fn retry_mail_at(&self, id: Uuid, at: Timestamp) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET next_attempt_at = $2 WHERE id = $1").bind(id.to_string()).bind(at.as_millis()).execute(&self.write).await?;
+        sqlx::query("UPDATE outbox SET next_attempt_at = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(at.as_millis())
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 }

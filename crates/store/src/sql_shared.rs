@@ -92,7 +92,11 @@ impl UserStore for DataStore {
 
     async fn lock_account(&self, user: UserId, until: Timestamp, notice: Option<&SecurityNotice>) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        sqlx::query("UPDATE users SET locked_until = $2 WHERE id = $1").bind(user.to_string()).bind(until.as_millis()).execute(&mut *tx).await?;
+        sqlx::query("UPDATE users SET locked_until = $2 WHERE id = $1")
+            .bind(user.to_string())
+            .bind(until.as_millis())
+            .execute(&mut *tx)
+            .await?;
         if let Some(notice) = notice {
             insert_notice(&mut tx, notice).await?;
         }
@@ -101,10 +105,12 @@ impl UserStore for DataStore {
     }
 
     async fn reset_login_failures(&self, user: UserId) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND (failed_logins > 0 OR locked_until IS NOT NULL)")
-            .bind(user.to_string())
-            .execute(&self.write)
-            .await?;
+        sqlx::query(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND (failed_logins > 0 OR locked_until IS NOT NULL)",
+        )
+        .bind(user.to_string())
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 

@@ -37,6 +37,8 @@ pub struct TestApp {
     pub clock: Arc<FakeClock>,
     /// The configuration it runs with.
     pub config: Config,
+    /// The server's core, to run a background job on demand.
+    pub core: Arc<parley_core::Parley>,
     data_dir: tempfile::TempDir,
     shutdown: CancellationToken,
     server: JoinHandle<()>,
@@ -74,6 +76,8 @@ impl TestApp {
         // here, and the rate-limit tests set their own.
         config.http.auth_attempts_burst = 10_000;
         config.http.auth_attempts_per_minute = 10_000;
+        // Mail goes to `.eml` files in the data directory; tests wait for it, so poll often.
+        config.mail.poll_interval_ms = 100;
         customize(&mut config);
         let clock = Arc::new(FakeClock::new());
         let runtime = Runtime { clock: clock.clone(), master_key: None };
@@ -86,13 +90,37 @@ impl TestApp {
         };
         let client = Client::new(&url, Some(&ca_pem)).expect("client");
         let shutdown = server.shutdown_token();
+        let core = server.core();
         let server = tokio::spawn(server.run_until_stopped());
-        Self { url, ca_pem, client, clock, config, data_dir, shutdown, server, next_user: AtomicU64::new(0) }
+        Self { url, ca_pem, client, clock, config, core, data_dir, shutdown, server, next_user: AtomicU64::new(0) }
     }
 
     /// The server's data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.data_dir.path().join("data")
+    }
+
+    /// The mails written to the data directory so far (with no SMTP server configured).
+    pub fn mail_files(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.data_dir().join("mail")) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
+            .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+            .collect()
+    }
+
+    /// Waits (up to ten seconds) for a mail to `to` whose text contains `needle`, and returns it.
+    pub async fn wait_for_mail(&self, to: &str, needle: &str) -> String {
+        for _ in 0..200 {
+            if let Some(mail) = self.mail_files().into_iter().find(|m| m.contains(&format!("To: {to}")) && m.contains(needle)) {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no mail to {to} containing {needle:?}; mails: {:#?}", self.mail_files());
     }
 
     /// A fresh unique handle.

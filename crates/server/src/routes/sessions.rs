@@ -35,12 +35,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 401, description = "Login failed (`invalid_credentials`): wrong login or password, or the account is paused after repeated failures; the answer does not say which", body = parley_api::Problem, content_type = "application/problem+json"),
         BodyErrors, RateErrors, ServerErrors,
     ))]
-async fn create_session(State(state): State<AppState>, caller: Caller, Json(request): Json<CreateSessionRequest>) -> Result<Response, ApiError> {
+async fn create_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<CreateSessionRequest>,
+) -> Result<Response, ApiError> {
     state.check_auth_rate(caller.ip)?;
     let attempt = caller.login_attempt(&request.session);
     match state.core.log_in(&request.login, Secret::new(request.password), &attempt).await? {
         LoginOutcome::LoggedIn(issued) => Ok(session_created(issued)),
-        LoginOutcome::SecondFactorRequired(challenge) => Ok((StatusCode::ACCEPTED, Json(second_factor_required(challenge))).into_response()),
+        LoginOutcome::SecondFactorRequired(challenge) => {
+            Ok((StatusCode::ACCEPTED, Json(second_factor_required(challenge))).into_response())
+        }
     }
 }
 
@@ -92,7 +98,11 @@ async fn revoke_other_sessions(
 /// cookie is cleared).
 #[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions", security(("bearer" = []), ("session_cookie" = [])),
     responses((status = 204, description = "Logged out"), AuthErrors, ServerErrors))]
-async fn delete_current_session(State(state): State<AppState>, caller: Caller, AuthSession(session): AuthSession) -> Result<Response, ApiError> {
+async fn delete_current_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    AuthSession(session): AuthSession,
+) -> Result<Response, ApiError> {
     state.core.log_out(&session, &caller.context).await?;
     let clear = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, header_value(&clear)?)]).into_response())
@@ -112,7 +122,8 @@ async fn revoke_session(
     AuthSession(session): AuthSession,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id: SessionId = id.parse().map_err(|_| ApiError::detailed(parley_api::ProblemCode::NotFound, "you have no session with that id"))?;
+    let id: SessionId =
+        id.parse().map_err(|_| ApiError::detailed(parley_api::ProblemCode::NotFound, "you have no session with that id"))?;
     state.core.revoke_session(&session, id, &caller.context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -126,7 +137,7 @@ async fn get_csrf_token(State(state): State<AppState>, AuthSession(session): Aut
 }
 
 /// The 201 of a login: the token in the body (bearer) or in a cookie (cookie sessions).
-fn session_created(issued: IssuedSession) -> Response {
+pub(super) fn session_created(issued: IssuedSession) -> Response {
     let cookie = issued.session.kind() == SessionKind::Cookie;
     let token = issued.token.into_inner();
     let body = SessionResponse {

@@ -72,7 +72,10 @@ async fn unusual_but_valid_emails_round_trip_exactly() {
     let app = TestApp::spawn().await;
     app.client.create_account(&request("obrien", "o'brien+chat@example.org", PASSWORD)).await.unwrap();
     let session = app.client.create_session("O'Brien+Chat@Example.org", PASSWORD).await.unwrap();
-    assert_eq!(app.client.authenticated(session.token.as_deref().unwrap()).me().await.unwrap().email.as_deref(), Some("o'brien+chat@example.org"));
+    assert_eq!(
+        app.client.authenticated(session.token.as_deref().unwrap()).me().await.unwrap().email.as_deref(),
+        Some("o'brien+chat@example.org")
+    );
 }
 
 #[tokio::test]

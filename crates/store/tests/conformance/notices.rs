@@ -9,7 +9,9 @@ async fn events_are_listed_newest_first_and_purged_by_age() {
             backend.store.record_notice(&notice(alice, SecurityEventKind::LoginSucceeded, millis, false)).await.unwrap();
         }
         backend.store.record_notice(&notice(bob, SecurityEventKind::LoginFailed, 15, false)).await.unwrap();
-        let times = |events: Vec<parley_store::SecurityEventRecord>| events.iter().map(|e| e.at.as_millis() - at(0).as_millis()).collect::<Vec<_>>();
+        let times = |events: Vec<parley_store::SecurityEventRecord>| {
+            events.iter().map(|e| e.at.as_millis() - at(0).as_millis()).collect::<Vec<_>>()
+        };
         let listed = times(backend.store.security_events_of(alice, 10).await.unwrap());
         assert_eq!(listed, vec![30, 20, 10, 0], "newest first, the sign-up's event last");
         assert_eq!(backend.store.security_events_of(alice, 2).await.unwrap().len(), 2);

@@ -98,7 +98,8 @@ async fn users_list_and_revoke_only_their_own_sessions() {
         assert!(!backend.store.revoke_session(alice, m1.id, &revoked).await.unwrap(), "another user's session is not mine to end");
         assert!(backend.store.session_by_id(m1.id).await.unwrap().is_some());
         assert!(backend.store.revoke_session(alice, a2.id, &revoked).await.unwrap());
-        let ended = backend.store.revoke_other_sessions(alice, a1.id, &notice(alice, SecurityEventKind::SessionRevoked, 2, false)).await.unwrap();
+        let ended =
+            backend.store.revoke_other_sessions(alice, a1.id, &notice(alice, SecurityEventKind::SessionRevoked, 2, false)).await.unwrap();
         assert_eq!(ended, vec![a3.id]);
         let left: Vec<SessionId> = backend.store.sessions_of(alice).await.unwrap().iter().map(|s| s.id).collect();
         assert_eq!(left, vec![a1.id]);
@@ -115,7 +116,11 @@ async fn a_password_change_ends_every_other_session_atomically() {
         backend.store.insert_session(&keep).await.unwrap();
         backend.store.insert_session(&other).await.unwrap();
         let hash = parley_domain::PasswordHash("$argon2id$new".into());
-        let ended = backend.store.change_password(alice, &hash, keep.id, &notice(alice, SecurityEventKind::PasswordChanged, 1, true)).await.unwrap();
+        let ended = backend
+            .store
+            .change_password(alice, &hash, keep.id, &notice(alice, SecurityEventKind::PasswordChanged, 1, true))
+            .await
+            .unwrap();
         assert_eq!(ended, vec![other.id]);
         assert_eq!(backend.store.user_by_id(alice).await.unwrap().unwrap().password_hash, Some(hash));
         assert!(backend.store.session_by_id(keep.id).await.unwrap().is_some());

@@ -27,10 +27,16 @@ async fn handles_and_emails_are_unique() {
         let alice = new_user("alice");
         backend.store.insert_user(&alice, &created(&alice)).await.unwrap();
         let same_handle = new_user("ALICE");
-        assert!(matches!(backend.store.insert_user(&same_handle, &created(&same_handle)).await, Err(StoreError::Conflict(Conflict::HandleTaken))));
+        assert!(matches!(
+            backend.store.insert_user(&same_handle, &created(&same_handle)).await,
+            Err(StoreError::Conflict(Conflict::HandleTaken))
+        ));
         let other = new_user("other");
         let same_email = NewUser { email: Some((other.email.clone().unwrap().0, alice.email.clone().unwrap().1)), ..other };
-        assert!(matches!(backend.store.insert_user(&same_email, &created(&same_email)).await, Err(StoreError::Conflict(Conflict::EmailTaken))));
+        assert!(matches!(
+            backend.store.insert_user(&same_email, &created(&same_email)).await,
+            Err(StoreError::Conflict(Conflict::EmailTaken))
+        ));
     })
     .await;
 }

@@ -1,0 +1,127 @@
+//! Passkeys: register, list and remove your own; log in with one alone (passwordless). A
+//! passkey as the second step of a password login goes through `/v1/sessions/second-factor`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use parley_api::ProblemCode;
+use parley_api::security::{PasskeyCeremonyResponse, PasskeyInfo, PasskeyList, PasskeyLoginRequest, RegisterPasskeyRequest};
+use parley_core::{PasskeyCeremony, PasskeyView};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::{AuthErrors, BodyErrors, RateErrors, ServerErrors};
+use super::sessions::session_created;
+use crate::error::ApiError;
+use crate::extract::{AuthSession, Caller, Created, Json};
+use crate::state::AppState;
+use crate::wire;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(start_registration))
+        .routes(routes!(finish_registration, list_passkeys))
+        .routes(routes!(remove_passkey))
+        .routes(routes!(start_login))
+        .routes(routes!(finish_login))
+}
+
+/// `POST /v1/me/passkeys/registration`: start registering a passkey (a discoverable credential
+/// with user verification).
+#[utoipa::path(post, path = "/v1/me/passkeys/registration", tag = "passkeys", security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 201, body = PasskeyCeremonyResponse), AuthErrors, ServerErrors))]
+async fn start_registration(
+    State(state): State<AppState>,
+    AuthSession(session): AuthSession,
+) -> Result<Created<PasskeyCeremonyResponse>, ApiError> {
+    Ok(Created(ceremony(state.core.start_passkey_registration(&session).await?)))
+}
+
+/// `POST /v1/me/passkeys`: finish registering a passkey.
+#[utoipa::path(post, path = "/v1/me/passkeys", tag = "passkeys", security(("bearer" = []), ("session_cookie" = [])), request_body = RegisterPasskeyRequest,
+    responses(
+        (status = 201, body = PasskeyInfo),
+        (status = 401, description = "No valid session, or the ceremony is unknown, expired or not yours (`challenge_invalid`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        BodyErrors, ServerErrors,
+    ))]
+async fn finish_registration(
+    State(state): State<AppState>,
+    caller: Caller,
+    AuthSession(session): AuthSession,
+    Json(request): Json<RegisterPasskeyRequest>,
+) -> Result<Created<PasskeyInfo>, ApiError> {
+    let view =
+        state.core.finish_passkey_registration(&session, &request.challenge, &request.credential, &request.label, &caller.context).await?;
+    Ok(Created(passkey_info(&view)))
+}
+
+/// `GET /v1/me/passkeys`: your passkeys.
+#[utoipa::path(get, path = "/v1/me/passkeys", tag = "passkeys", security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 200, body = PasskeyList), AuthErrors, ServerErrors))]
+async fn list_passkeys(State(state): State<AppState>, AuthSession(session): AuthSession) -> Result<Json<PasskeyList>, ApiError> {
+    let passkeys = state.core.passkeys(&session).await?;
+    Ok(Json(PasskeyList { passkeys: passkeys.iter().map(passkey_info).collect() }))
+}
+
+/// `DELETE /v1/me/passkeys/{id}`: remove one of your passkeys.
+#[utoipa::path(delete, path = "/v1/me/passkeys/{id}", tag = "passkeys", security(("bearer" = []), ("session_cookie" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The passkey's id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "You have no passkey with that id", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, ServerErrors,
+    ))]
+async fn remove_passkey(
+    State(state): State<AppState>,
+    caller: Caller,
+    AuthSession(session): AuthSession,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = id.parse().map_err(|_| ApiError::detailed(ProblemCode::NotFound, "you have no passkey with that id"))?;
+    state.core.remove_passkey(&session, id, &caller.context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/sessions/passkey/options`: start a passwordless login; any passkey registered
+/// here may answer.
+#[utoipa::path(post, path = "/v1/sessions/passkey/options", tag = "passkeys",
+    responses((status = 201, body = PasskeyCeremonyResponse), RateErrors, ServerErrors))]
+async fn start_login(State(state): State<AppState>, caller: Caller) -> Result<Created<PasskeyCeremonyResponse>, ApiError> {
+    state.check_auth_rate(caller.ip)?;
+    Ok(Created(ceremony(state.core.start_passkey_login().await?)))
+}
+
+/// `POST /v1/sessions/passkey`: finish a passwordless login.
+#[utoipa::path(post, path = "/v1/sessions/passkey", tag = "passkeys", request_body = PasskeyLoginRequest,
+    responses(
+        (status = 201, description = "Logged in", body = parley_api::accounts::SessionResponse),
+        (status = 401, description = "The ceremony is unknown, expired or used (`challenge_invalid`), or the passkey did not verify (`invalid_credentials`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        BodyErrors, RateErrors, ServerErrors,
+    ))]
+async fn finish_login(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<PasskeyLoginRequest>,
+) -> Result<Response, ApiError> {
+    state.check_auth_rate(caller.ip)?;
+    let attempt = caller.login_attempt(&request.session);
+    let issued = state.core.finish_passkey_login(&request.challenge, &request.credential, &attempt).await?;
+    Ok(session_created(issued))
+}
+
+fn ceremony(ceremony: PasskeyCeremony) -> PasskeyCeremonyResponse {
+    PasskeyCeremonyResponse {
+        challenge: ceremony.token.into_inner(),
+        expires_at: wire::time(ceremony.expires_at),
+        options: ceremony.options,
+    }
+}
+
+fn passkey_info(view: &PasskeyView) -> PasskeyInfo {
+    PasskeyInfo {
+        id: view.id,
+        label: view.label.clone(),
+        created_at: wire::time(view.created_at),
+        last_used_at: view.last_used_at.map(wire::time),
+    }
+}

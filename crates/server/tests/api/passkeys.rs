@@ -1,0 +1,208 @@
+//! Passkeys through the real server, answered by a software authenticator (1Password's
+//! passkey-rs: a CTAP2 authenticator with resident keys behind a WebAuthn client that builds
+//! and signs the client data exactly as a browser does). Nothing is mocked: the JSON the server
+//! sends is what the client consumes, and its answer is what the server verifies.
+
+use std::time::Duration;
+
+use parley_api::ProblemCode;
+use parley_api::accounts::{CreateSessionRequest, SessionOptions};
+use parley_api::client::LoginAnswer;
+use parley_api::security::{PasskeyLoginRequest, RegisterPasskeyRequest, SecondFactorAnswer, SecondFactorRequest};
+use parley_testkit::{PASSWORD, TestApp, TestUser};
+use passkey_authenticator::{Authenticator, UiHint, UserCheck, UserValidationMethod};
+use passkey_client::DefaultClientData;
+use passkey_crypto::rust_crypto::RustCryptoBackend;
+use passkey_types::ctap2::{Aaguid, Ctap2Error};
+use passkey_types::{Passkey as StoredPasskey, webauthn as pkw};
+
+use crate::helpers::assert_problem;
+
+/// The person at the authenticator: always present; verified (PIN, biometrics) or not.
+struct Person {
+    verifies: bool,
+}
+
+#[async_trait::async_trait]
+impl UserValidationMethod for Person {
+    type PasskeyItem = StoredPasskey;
+
+    async fn check_user<'a>(&self, _hint: UiHint<'a, StoredPasskey>, presence: bool, verification: bool) -> Result<UserCheck, Ctap2Error> {
+        Ok(UserCheck { presence, verification: verification && self.verifies })
+    }
+
+    fn is_presence_enabled(&self) -> bool {
+        true
+    }
+
+    fn is_verification_enabled(&self) -> Option<bool> {
+        Some(self.verifies)
+    }
+}
+
+/// A device holding one discoverable passkey.
+macro_rules! device {
+    ($verifies:expr) => {
+        passkey_client::Client::new(Authenticator::new(
+            Aaguid::new_empty(),
+            None::<StoredPasskey>,
+            Person { verifies: $verifies },
+            RustCryptoBackend,
+        ))
+        .allows_insecure_localhost(true)
+    };
+}
+
+/// The origin the web client would be served from: passkeys need a domain, so `localhost`.
+fn origin(app: &TestApp) -> url::Url {
+    let port = app.url.rsplit(':').next().unwrap();
+    url::Url::parse(&format!("https://localhost:{port}")).unwrap()
+}
+
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap()
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> T {
+    serde_json::from_value(value.clone()).unwrap()
+}
+
+/// Registers the device's passkey for `user` and returns the server's answer.
+macro_rules! register {
+    ($app:expr, $user:expr, $device:expr, $origin:expr) => {{
+        let ceremony = $user.client.start_passkey_registration().await.unwrap();
+        let created = $device.register($origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await;
+        let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created.unwrap()), label: "Laptop".into() };
+        $user.client.register_passkey(&request).await
+    }};
+}
+
+/// Signs the server's request options with the device.
+macro_rules! assert_with {
+    ($device:expr, $origin:expr, $options:expr) => {
+        json(&$device.authenticate($origin, from_json::<pkw::CredentialRequestOptions>($options), DefaultClientData).await.unwrap())
+    };
+}
+
+fn login_request(challenge: String, credential: serde_json::Value) -> PasskeyLoginRequest {
+    PasskeyLoginRequest { challenge, credential, session: SessionOptions::default() }
+}
+
+async fn me_id(app: &TestApp, token: Option<String>) -> uuid::Uuid {
+    app.client.authenticated(&token.unwrap()).me().await.unwrap().id
+}
+
+#[tokio::test]
+async fn a_passkey_registers_then_logs_in_alone_once_per_ceremony() {
+    let app = TestApp::spawn().await;
+    let user: TestUser = app.user("passkey").await;
+    let origin = origin(&app);
+    let mut device = device!(true);
+    let registered = register!(app, user, device, &origin).unwrap();
+    assert_eq!(registered.label, "Laptop");
+    assert_eq!(user.client.list_passkeys().await.unwrap().passkeys, vec![registered.clone()]);
+    assert_eq!(user.client.mfa_status().await.unwrap().passkeys, 1);
+    app.wait_for_mail(&user.email, "A passkey was added").await;
+
+    let ceremony = app.client.start_passkey_login().await.unwrap();
+    assert!(ceremony.options["publicKey"]["challenge"].as_str().unwrap().len() >= 22, "a challenge of at least 16 bytes");
+    let assertion = assert_with!(device, &origin, &ceremony.options);
+    let session = app.client.finish_passkey_login(&login_request(ceremony.challenge.clone(), assertion.clone())).await.unwrap();
+    assert_eq!(me_id(&app, session.token).await, user.id);
+    let listed = user.client.list_passkeys().await.unwrap().passkeys;
+    assert!(listed[0].last_used_at.is_some());
+
+    // The same assertion again: the ceremony is spent, and a fresh one has another challenge.
+    let replay = app.client.finish_passkey_login(&login_request(ceremony.challenge, assertion.clone())).await;
+    assert_problem(replay, 401, ProblemCode::ChallengeInvalid);
+    let fresh = app.client.start_passkey_login().await.unwrap();
+    assert_problem(app.client.finish_passkey_login(&login_request(fresh.challenge, assertion)).await, 401, ProblemCode::InvalidCredentials);
+}
+
+#[tokio::test]
+async fn a_passkey_answers_the_second_step_of_a_password_login() {
+    let app = TestApp::spawn().await;
+    let user = app.user("second").await;
+    let origin = origin(&app);
+    let mut device = device!(true);
+    register!(app, user, device, &origin).unwrap();
+    let request = CreateSessionRequest { login: user.handle.clone(), password: PASSWORD.into(), session: SessionOptions::default() };
+    let LoginAnswer::SecondFactorRequired(challenge) = app.client.log_in(&request).await.unwrap() else {
+        panic!("a passkey is a second factor");
+    };
+    assert_eq!(challenge.methods, ["passkey"]);
+    let assertion = assert_with!(device, &origin, challenge.passkey_options.as_ref().unwrap());
+    let answer = |credential| SecondFactorRequest {
+        challenge: challenge.challenge.clone(),
+        answer: SecondFactorAnswer::Passkey { credential },
+        session: SessionOptions::default(),
+    };
+    assert_problem(app.client.complete_second_factor(&answer(serde_json::json!({"id": "forged"}))).await, 422, ProblemCode::InvalidCode);
+    let session = app.client.complete_second_factor(&answer(assertion.clone())).await.unwrap();
+    assert_eq!(me_id(&app, session.token).await, user.id);
+    assert_problem(app.client.complete_second_factor(&answer(assertion)).await, 401, ProblemCode::ChallengeInvalid);
+}
+
+#[tokio::test]
+async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
+    let app = TestApp::spawn().await;
+    let user = app.user("strict").await;
+    // A client that drops the server's demand for user verification gets a credential
+    // without it; the server notices.
+    let ceremony = user.client.start_passkey_registration().await.unwrap();
+    let mut options = ceremony.options.clone();
+    options["publicKey"]["authenticatorSelection"]["userVerification"] = "discouraged".into();
+    let mut unverified = device!(false);
+    let created =
+        unverified.register(&origin(&app), from_json::<pkw::CredentialCreationOptions>(&options), DefaultClientData).await.unwrap();
+    let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "No PIN".into() };
+    assert_problem(user.client.register_passkey(&request).await, 422, ProblemCode::ValidationFailed);
+
+    // A credential made for another site (its own rp id and origin) does not register here.
+    let ceremony = user.client.start_passkey_registration().await.unwrap();
+    let mut options = ceremony.options.clone();
+    options["publicKey"]["rp"]["id"] = "evil.example".into();
+    let mut phished = device!(true);
+    let evil = url::Url::parse("https://evil.example").unwrap();
+    let created = phished.register(&evil, from_json::<pkw::CredentialCreationOptions>(&options), DefaultClientData).await.unwrap();
+    let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "Evil".into() };
+    assert_problem(user.client.register_passkey(&request).await, 422, ProblemCode::ValidationFailed);
+    assert!(user.client.list_passkeys().await.unwrap().passkeys.is_empty());
+}
+
+#[tokio::test]
+async fn ceremonies_expire_and_belong_to_whoever_started_them() {
+    let app = TestApp::spawn().await;
+    let user = app.user("owner").await;
+    let other = app.user("intruder").await;
+    let origin = origin(&app);
+    let mut device = device!(true);
+    let ceremony = user.client.start_passkey_registration().await.unwrap();
+    let created =
+        device.register(&origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await.unwrap();
+    let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "Stolen".into() };
+    assert_problem(other.client.register_passkey(&request).await, 401, ProblemCode::ChallengeInvalid);
+
+    let mut device = device!(true);
+    register!(app, user, device, &origin).unwrap();
+    let login = app.client.start_passkey_login().await.unwrap();
+    let assertion = assert_with!(device, &origin, &login.options);
+    app.clock.advance(Duration::from_secs(5 * 60 + 1));
+    assert_problem(app.client.finish_passkey_login(&login_request(login.challenge, assertion)).await, 401, ProblemCode::ChallengeInvalid);
+}
+
+#[tokio::test]
+async fn users_remove_only_their_own_passkeys() {
+    let app = TestApp::spawn().await;
+    let user = app.user("remover").await;
+    let other = app.user("bystander").await;
+    let mut device = device!(true);
+    let passkey = register!(app, user, device, &origin(&app)).unwrap();
+    assert_problem(other.client.remove_passkey(passkey.id).await, 404, ProblemCode::NotFound);
+    user.client.remove_passkey(passkey.id).await.unwrap();
+    assert_problem(user.client.remove_passkey(passkey.id).await, 404, ProblemCode::NotFound);
+    assert!(user.client.list_passkeys().await.unwrap().passkeys.is_empty());
+    app.wait_for_mail(&user.email, "A passkey was removed").await;
+    // With its passkey gone, the account logs in with its password alone again.
+    app.client.create_session(&user.handle, PASSWORD).await.unwrap();
+}
