@@ -29,7 +29,7 @@ use crate::problem::Problem;
 use crate::security::{
     ChangePasswordRequest, MfaStatusResponse, PasskeyCeremonyResponse, PasskeyInfo, PasskeyList, PasskeyLoginRequest,
     RecoveryCodesResponse, RegisterPasskeyRequest, RevokedSessions, SecondFactorRequest, SecondFactorRequired, SecurityEventList,
-    SessionList, TotpCodeRequest, TotpEnrolmentResponse,
+    SessionList, SsoLoginRequest, TotpCodeRequest, TotpEnrolmentResponse,
 };
 use crate::stream::{ClientFrame, ServerFrame};
 
@@ -228,6 +228,11 @@ impl Client {
     /// `POST /v1/sessions/passkey`.
     pub async fn finish_passkey_login(&self, request: &PasskeyLoginRequest) -> Result<SessionResponse, ClientError> {
         self.call(Method::POST, "/v1/sessions/passkey", Some(request)).await.map(|(_, body)| body)
+    }
+
+    /// `POST /v1/sessions/sso`.
+    pub async fn sso_login(&self, request: &SsoLoginRequest) -> Result<SessionResponse, ClientError> {
+        self.call(Method::POST, "/v1/sessions/sso", Some(request)).await.map(|(_, body)| body)
     }
 
     /// `GET /v1/me/mfa`.

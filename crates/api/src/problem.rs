@@ -42,6 +42,26 @@ pub enum ProblemCode {
     MfaNotEnabled,
     /// A cookie-authenticated request that changes something lacked the right `X-CSRF-Token`.
     CsrfFailed,
+    /// No single sign-on integration has that name.
+    SsoUnknownProvider,
+    /// The single sign-on token is not a JWT, or lacks a required claim (`sub`, `jti`, ...).
+    SsoMalformed,
+    /// The token's algorithm is not the integration's (`none` never is).
+    SsoAlgorithmRefused,
+    /// The token names a key id the integration does not have.
+    SsoUnknownKey,
+    /// The token's signature does not verify.
+    SsoBadSignature,
+    /// The token's issuer is not the integration's.
+    SsoWrongIssuer,
+    /// The token's audience is not Parley.
+    SsoWrongAudience,
+    /// The token has expired, or lives longer than ten minutes.
+    SsoExpired,
+    /// The token is not valid yet (`nbf`).
+    SsoNotYetValid,
+    /// The token's id (`jti`) was used before.
+    SsoReplayed,
     /// Too many requests; `retry_after_secs` says when to try again.
     RateLimited,
     /// The WebSocket upgrade came from an origin that is not allowed.
@@ -75,6 +95,16 @@ impl ProblemCode {
             ProblemCode::MfaAlreadyEnabled => "mfa_already_enabled",
             ProblemCode::MfaNotEnabled => "mfa_not_enabled",
             ProblemCode::CsrfFailed => "csrf_failed",
+            ProblemCode::SsoUnknownProvider => "sso_unknown_provider",
+            ProblemCode::SsoMalformed => "sso_malformed",
+            ProblemCode::SsoAlgorithmRefused => "sso_algorithm_refused",
+            ProblemCode::SsoUnknownKey => "sso_unknown_key",
+            ProblemCode::SsoBadSignature => "sso_bad_signature",
+            ProblemCode::SsoWrongIssuer => "sso_wrong_issuer",
+            ProblemCode::SsoWrongAudience => "sso_wrong_audience",
+            ProblemCode::SsoExpired => "sso_expired",
+            ProblemCode::SsoNotYetValid => "sso_not_yet_valid",
+            ProblemCode::SsoReplayed => "sso_replayed",
             ProblemCode::RateLimited => "rate_limited",
             ProblemCode::ForbiddenOrigin => "forbidden_origin",
             ProblemCode::RequestTimeout => "request_timeout",
@@ -103,6 +133,16 @@ impl ProblemCode {
             ProblemCode::MfaAlreadyEnabled => "Two-factor authentication is already on",
             ProblemCode::MfaNotEnabled => "Two-factor authentication is not on",
             ProblemCode::CsrfFailed => "Missing or wrong CSRF token",
+            ProblemCode::SsoUnknownProvider => "Unknown single sign-on integration",
+            ProblemCode::SsoMalformed => "Malformed single sign-on token",
+            ProblemCode::SsoAlgorithmRefused => "Single sign-on token algorithm refused",
+            ProblemCode::SsoUnknownKey => "Single sign-on token signed with an unknown key",
+            ProblemCode::SsoBadSignature => "Single sign-on token signature does not verify",
+            ProblemCode::SsoWrongIssuer => "Single sign-on token from the wrong issuer",
+            ProblemCode::SsoWrongAudience => "Single sign-on token for another audience",
+            ProblemCode::SsoExpired => "Single sign-on token expired",
+            ProblemCode::SsoNotYetValid => "Single sign-on token not valid yet",
+            ProblemCode::SsoReplayed => "Single sign-on token already used",
             ProblemCode::RateLimited => "Too many requests",
             ProblemCode::ForbiddenOrigin => "Origin not allowed",
             ProblemCode::RequestTimeout => "The request took too long",

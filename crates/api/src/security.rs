@@ -315,3 +315,25 @@ impl fmt::Debug for PasskeyLoginRequest {
         f.debug_struct("PasskeyLoginRequest").finish_non_exhaustive()
     }
 }
+
+/// `POST /v1/sessions/sso`: log in with a token your marketplace's backend signed.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoLoginRequest {
+    /// The integration's name, as configured (`shop`).
+    #[schema(max_length = 32)]
+    pub provider: String,
+    /// The JWT: `iss`, `aud`, `sub` (the marketplace's user id), `exp` (at most ten minutes
+    /// ahead), `jti` (used once), optionally `nbf` and `handle` (proposed for a new account).
+    #[schema(max_length = 8192)]
+    pub token: String,
+    /// How the new session is labelled and carried.
+    #[serde(default)]
+    pub session: SessionOptions,
+}
+
+impl fmt::Debug for SsoLoginRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SsoLoginRequest").field("provider", &self.provider).finish_non_exhaustive()
+    }
+}

@@ -34,6 +34,9 @@ pub enum CoreError {
     /// TOTP is not on (or no enrolment is waiting for confirmation).
     #[error("two-factor authentication not enabled")]
     MfaNotEnabled,
+    /// A single sign-on token was refused.
+    #[error("single sign-on refused: {0}")]
+    Sso(#[from] crate::sso::SsoRefusal),
     /// The passkey to remove does not exist or is not the caller's.
     #[error("passkey not found")]
     PasskeyNotFound,

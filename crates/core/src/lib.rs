@@ -19,6 +19,7 @@ mod mfa;
 mod notices;
 mod passkeys;
 mod sessions;
+mod sso;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +46,7 @@ pub use mfa::{
 pub use notices::{MAX_EVENTS_LISTED, OutgoingMail, SecurityEventView};
 pub use passkeys::{PasskeyCeremony, PasskeySettings, PasskeyView};
 pub use sessions::SessionView;
+pub use sso::{SsoKeys, SsoProvider, SsoRefusal};
 
 /// How long a password check may wait for a hashing slot before it is refused as overload.
 pub const HASHING_QUEUE_WAIT: Duration = Duration::from_secs(5);
@@ -75,6 +77,8 @@ pub struct Settings {
     pub security_event_retention: Duration,
     /// Where passkeys are valid.
     pub passkeys: PasskeySettings,
+    /// Marketplace single sign-on integrations.
+    pub sso: Vec<SsoProvider>,
 }
 
 impl Default for Settings {
@@ -91,6 +95,7 @@ impl Default for Settings {
             password_params: PasswordParams::OWASP_MINIMUM,
             security_event_retention: Duration::from_secs(30 * 24 * 60 * 60),
             passkeys: PasskeySettings::default(),
+            sso: Vec::new(),
         }
     }
 }

@@ -55,6 +55,48 @@ pub struct Config {
     pub security: SecurityConfig,
     /// Passkeys (WebAuthn).
     pub webauthn: WebauthnConfig,
+    /// Marketplace single sign-on integrations (`[[sso]]` tables; file only).
+    pub sso: Vec<SsoConfig>,
+}
+
+/// One marketplace whose backend may sign users in with a short-lived JWT.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoConfig {
+    /// The integration's name, as clients give it: 1 to 32 of `a-z`, `0-9`, `-`.
+    pub name: String,
+    /// The `iss` its tokens carry.
+    pub issuer: String,
+    /// The `aud` its tokens must carry.
+    #[serde(default = "default_sso_audience")]
+    pub audience: String,
+    /// `hs256` (shared secret), `rs256` or `eddsa` (public keys).
+    pub algorithm: SsoAlgorithm,
+    /// For `hs256`: the shared secret, at least 32 bytes (shown redacted).
+    #[serde(default)]
+    pub shared_secret: String,
+    /// For `rs256`/`eddsa`: a PEM file with the one public key.
+    #[serde(default)]
+    pub public_key_file: PathBuf,
+    /// For `rs256`/`eddsa`: a JWKS file with the public keys by `kid`.
+    #[serde(default)]
+    pub jwks_file: PathBuf,
+}
+
+fn default_sso_audience() -> String {
+    "parley".to_owned()
+}
+
+/// The signature algorithm of an integration's tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SsoAlgorithm {
+    /// HMAC-SHA-256 with a shared secret.
+    Hs256,
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    Rs256,
+    /// Ed25519.
+    Eddsa,
 }
 
 /// Where passkeys are valid. Browsers refuse passkeys on an IP-address origin, so the
@@ -249,6 +291,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             security: SecurityConfig::default(),
             webauthn: WebauthnConfig::default(),
+            sso: Vec::new(),
         }
     }
 }
@@ -444,6 +487,7 @@ impl Config {
             return invalid("stream.max_connections_per_user", "must be at least 1");
         }
         self.validate_mail()?;
+        self.validate_sso()?;
         if self.webauthn.rp_id.is_empty() || self.webauthn.rp_id.parse::<std::net::IpAddr>().is_ok() {
             return invalid("webauthn.rp_id", "must be a domain name (passkeys do not work on IP addresses)");
         }
@@ -484,6 +528,34 @@ impl Config {
         Ok(())
     }
 
+    fn validate_sso(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid { key: "sso", message });
+        let mut names = std::collections::HashSet::new();
+        for sso in &self.sso {
+            let name_ok =
+                (1..=32).contains(&sso.name.len()) && sso.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !name_ok || !names.insert(sso.name.as_str()) {
+                return invalid(format!("`{}`: names are 1 to 32 of a-z, 0-9 and -, each used once", sso.name));
+            }
+            if sso.issuer.is_empty() || sso.audience.is_empty() {
+                return invalid(format!("`{}`: issuer and audience are required", sso.name));
+            }
+            let (secret, pem, jwks) =
+                (!sso.shared_secret.is_empty(), !sso.public_key_file.as_os_str().is_empty(), !sso.jwks_file.as_os_str().is_empty());
+            let keys_ok = match sso.algorithm {
+                SsoAlgorithm::Hs256 => secret && !pem && !jwks && sso.shared_secret.len() >= 32,
+                SsoAlgorithm::Rs256 | SsoAlgorithm::Eddsa => !secret && (pem != jwks),
+            };
+            if !keys_ok {
+                return invalid(format!(
+                    "`{}`: hs256 needs shared_secret (at least 32 bytes) alone; rs256 and eddsa need exactly one of public_key_file, jwks_file",
+                    sso.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The web origins passkeys are accepted from.
     pub fn passkey_origins(&self) -> Vec<String> {
         if self.webauthn.origins.is_empty() { vec![format!("https://{}", self.webauthn.rp_id)] } else { self.webauthn.origins.clone() }
@@ -516,6 +588,11 @@ impl Config {
         shown.key_store_url = redact_url(&shown.key_store_url);
         if !shown.mail.smtp_password.is_empty() {
             "[redacted]".clone_into(&mut shown.mail.smtp_password);
+        }
+        for sso in &mut shown.sso {
+            if !sso.shared_secret.is_empty() {
+                "[redacted]".clone_into(&mut sso.shared_secret);
+            }
         }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render config: {e}"))
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use parley_api::{Problem, ProblemCode};
-use parley_core::CoreError;
+use parley_core::{CoreError, SsoRefusal};
 use parley_domain::ValidationError;
 
 /// An error answered to the client.
@@ -67,9 +67,20 @@ impl ApiError {
             ProblemCode::ValidationFailed | ProblemCode::CannotMessageSelf | ProblemCode::InvalidCode => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ProblemCode::Unauthenticated | ProblemCode::InvalidCredentials | ProblemCode::ChallengeInvalid => StatusCode::UNAUTHORIZED,
+            ProblemCode::Unauthenticated
+            | ProblemCode::InvalidCredentials
+            | ProblemCode::ChallengeInvalid
+            | ProblemCode::SsoMalformed
+            | ProblemCode::SsoAlgorithmRefused
+            | ProblemCode::SsoUnknownKey
+            | ProblemCode::SsoBadSignature
+            | ProblemCode::SsoWrongIssuer
+            | ProblemCode::SsoWrongAudience
+            | ProblemCode::SsoExpired
+            | ProblemCode::SsoNotYetValid
+            | ProblemCode::SsoReplayed => StatusCode::UNAUTHORIZED,
             ProblemCode::ForbiddenOrigin | ProblemCode::CsrfFailed => StatusCode::FORBIDDEN,
-            ProblemCode::NotFound => StatusCode::NOT_FOUND,
+            ProblemCode::NotFound | ProblemCode::SsoUnknownProvider => StatusCode::NOT_FOUND,
             ProblemCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemCode::HandleTaken
             | ProblemCode::EmailTaken
@@ -111,6 +122,7 @@ impl From<CoreError> for ApiError {
             CoreError::Unauthenticated => ApiError::code(ProblemCode::Unauthenticated),
             CoreError::UserNotFound => ApiError::detailed(ProblemCode::NotFound, "no user has that handle"),
             CoreError::SessionNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no session with that id"),
+            CoreError::Sso(refusal) => ApiError::code(sso_code(refusal)),
             CoreError::PasskeyNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no passkey with that id"),
             CoreError::MfaAlreadyEnabled => ApiError::code(ProblemCode::MfaAlreadyEnabled),
             CoreError::MfaNotEnabled => ApiError::code(ProblemCode::MfaNotEnabled),
@@ -168,6 +180,21 @@ impl IntoResponse for ApiError {
         }
         response.extensions_mut().insert(PendingProblem { problem, cause });
         response
+    }
+}
+
+fn sso_code(refusal: SsoRefusal) -> ProblemCode {
+    match refusal {
+        SsoRefusal::UnknownProvider => ProblemCode::SsoUnknownProvider,
+        SsoRefusal::Malformed => ProblemCode::SsoMalformed,
+        SsoRefusal::AlgorithmRefused => ProblemCode::SsoAlgorithmRefused,
+        SsoRefusal::UnknownKey => ProblemCode::SsoUnknownKey,
+        SsoRefusal::BadSignature => ProblemCode::SsoBadSignature,
+        SsoRefusal::WrongIssuer => ProblemCode::SsoWrongIssuer,
+        SsoRefusal::WrongAudience => ProblemCode::SsoWrongAudience,
+        SsoRefusal::Expired => ProblemCode::SsoExpired,
+        SsoRefusal::NotYetValid => ProblemCode::SsoNotYetValid,
+        SsoRefusal::Replayed => ProblemCode::SsoReplayed,
     }
 }
 

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod middleware;
 pub mod routes;
 pub mod slots;
+pub mod sso;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
@@ -89,7 +90,8 @@ impl Server {
         let key_store = connect_key_store(&config.key_store()?).await.context("cannot open the key store")?;
         let bus = Arc::new(InProcessBus::new(config.stream.send_queue));
         let deps = Dependencies { store, key_store, kek, clock: Arc::clone(&runtime.clock), events: bus.clone() };
-        let core = Arc::new(Parley::new(deps, core_settings(config)).await.context("cannot start the core")?);
+        let settings = Settings { sso: sso::providers(config)?, ..core_settings(config) };
+        let core = Arc::new(Parley::new(deps, settings).await.context("cannot start the core")?);
         let material = bootstrap::tls_material(config)?;
         let tls = tls::server_config(&material)?;
         let listener = TcpListener::bind(config.http.listen).await.with_context(|| format!("cannot listen on {}", config.http.listen))?;

@@ -6,7 +6,9 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use parley_api::accounts::{CreateSessionRequest, SessionResponse};
-use parley_api::security::{CsrfToken, RevokedSessions, SecondFactorAnswer, SecondFactorRequest, SecondFactorRequired, SessionList};
+use parley_api::security::{
+    CsrfToken, RevokedSessions, SecondFactorAnswer, SecondFactorRequest, SecondFactorRequired, SessionList, SsoLoginRequest,
+};
 use parley_core::{IssuedSession, LoginOutcome, SecondFactorChallenge};
 use parley_domain::{Secret, SessionId, SessionKind};
 use utoipa_axum::router::OpenApiRouter;
@@ -25,6 +27,28 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_current_session))
         .routes(routes!(revoke_session))
         .routes(routes!(get_csrf_token))
+        .routes(routes!(create_sso_session))
+}
+
+/// `POST /v1/sessions/sso`: log in with a short-lived token signed by your marketplace's
+/// backend; the first login creates your pseudonymous account.
+#[utoipa::path(post, path = "/v1/sessions/sso", tag = "sessions", request_body = SsoLoginRequest,
+    responses(
+        (status = 201, description = "Logged in", body = SessionResponse),
+        (status = 401, description = "The token was refused: `sso_malformed`, `sso_algorithm_refused`, `sso_unknown_key`, `sso_bad_signature`, `sso_wrong_issuer`, `sso_wrong_audience`, `sso_expired`, `sso_not_yet_valid` or `sso_replayed`", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No integration has that name (`sso_unknown_provider`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No free handle could be found for a new account (`handle_taken`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        BodyErrors, RateErrors, ServerErrors,
+    ))]
+async fn create_sso_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<SsoLoginRequest>,
+) -> Result<Response, ApiError> {
+    state.check_auth_rate(caller.ip)?;
+    let attempt = caller.login_attempt(&request.session);
+    let issued = state.core.log_in_with_sso(&request.provider, &request.token, &attempt).await?;
+    Ok(session_created(issued))
 }
 
 /// `POST /v1/sessions`: log in with a handle or email address and a password.

@@ -22,4 +22,5 @@ mod passkeys;
 mod postgres;
 mod security;
 mod sessions;
+mod sso;
 mod stream;

@@ -25,6 +25,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/v1/sessions/passkey"),
     ("post", "/v1/sessions"),
     ("post", "/v1/sessions/second-factor"),
+    ("post", "/v1/sessions/sso"),
     ("get", "/v1/sessions"),
     ("delete", "/v1/sessions"),
     ("delete", "/v1/sessions/current"),
