@@ -36,6 +36,11 @@ pub enum ProblemCode {
     InvalidCode,
     /// The login challenge is unknown, expired, used up or already answered: log in again.
     ChallengeInvalid,
+    /// The passkey did not verify: malformed, made for another site, or without user
+    /// verification.
+    PasskeyRejected,
+    /// That passkey is registered already.
+    PasskeyAlreadyRegistered,
     /// Two-factor authentication is already on.
     MfaAlreadyEnabled,
     /// Two-factor authentication is not on (or no enrolment is waiting).
@@ -92,6 +97,8 @@ impl ProblemCode {
             ProblemCode::ClientMsgIdReused => "client_msg_id_reused",
             ProblemCode::InvalidCode => "invalid_code",
             ProblemCode::ChallengeInvalid => "challenge_invalid",
+            ProblemCode::PasskeyRejected => "passkey_rejected",
+            ProblemCode::PasskeyAlreadyRegistered => "passkey_already_registered",
             ProblemCode::MfaAlreadyEnabled => "mfa_already_enabled",
             ProblemCode::MfaNotEnabled => "mfa_not_enabled",
             ProblemCode::CsrfFailed => "csrf_failed",
@@ -130,6 +137,8 @@ impl ProblemCode {
             ProblemCode::ClientMsgIdReused => "That client message id was used for another message",
             ProblemCode::InvalidCode => "The code is wrong, expired or already used",
             ProblemCode::ChallengeInvalid => "The login challenge is no longer valid; log in again",
+            ProblemCode::PasskeyRejected => "The passkey could not be verified",
+            ProblemCode::PasskeyAlreadyRegistered => "That passkey is registered already",
             ProblemCode::MfaAlreadyEnabled => "Two-factor authentication is already on",
             ProblemCode::MfaNotEnabled => "Two-factor authentication is not on",
             ProblemCode::CsrfFailed => "Missing or wrong CSRF token",

@@ -59,7 +59,7 @@ impl fmt::Debug for SecondFactorRequest {
 
 /// One way to answer a login challenge.
 #[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "method", rename_all = "snake_case")]
 pub enum SecondFactorAnswer {
     /// The six-digit code an authenticator app shows now.
     Totp {

@@ -37,6 +37,12 @@ pub enum CoreError {
     /// A single sign-on token was refused.
     #[error("single sign-on refused: {0}")]
     Sso(#[from] crate::sso::SsoRefusal),
+    /// A passkey credential did not verify (malformed, wrong site, no user verification).
+    #[error("passkey rejected")]
+    PasskeyRejected,
+    /// The passkey credential is registered already.
+    #[error("passkey already registered")]
+    PasskeyTaken,
     /// The passkey to remove does not exist or is not the caller's.
     #[error("passkey not found")]
     PasskeyNotFound,
@@ -83,7 +89,7 @@ impl From<StoreError> for CoreError {
         match error {
             StoreError::Conflict(Conflict::HandleTaken) => CoreError::HandleTaken,
             StoreError::Conflict(Conflict::EmailTaken) => CoreError::EmailTaken,
-            StoreError::Conflict(Conflict::CredentialTaken) => CoreError::Invalid(ValidationError::new("credential", "already_registered")),
+            StoreError::Conflict(Conflict::CredentialTaken) => CoreError::PasskeyTaken,
             StoreError::Unavailable(_) => CoreError::Unavailable(error),
             StoreError::Database(_) | StoreError::NotFound(_) | StoreError::Corrupt(_) => CoreError::Internal(Box::new(error)),
         }

@@ -64,7 +64,7 @@ impl ApiError {
     pub fn status_of(code: ProblemCode) -> StatusCode {
         match code {
             ProblemCode::MalformedRequest => StatusCode::BAD_REQUEST,
-            ProblemCode::ValidationFailed | ProblemCode::CannotMessageSelf | ProblemCode::InvalidCode => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemCode::ValidationFailed | ProblemCode::CannotMessageSelf => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ProblemCode::Unauthenticated
@@ -79,12 +79,16 @@ impl ApiError {
             | ProblemCode::SsoExpired
             | ProblemCode::SsoNotYetValid
             | ProblemCode::SsoReplayed => StatusCode::UNAUTHORIZED,
-            ProblemCode::ForbiddenOrigin | ProblemCode::CsrfFailed => StatusCode::FORBIDDEN,
+            // A code or passkey that does not prove the factor is a refusal, not bad input.
+            ProblemCode::ForbiddenOrigin | ProblemCode::CsrfFailed | ProblemCode::InvalidCode | ProblemCode::PasskeyRejected => {
+                StatusCode::FORBIDDEN
+            }
             ProblemCode::NotFound | ProblemCode::SsoUnknownProvider => StatusCode::NOT_FOUND,
             ProblemCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemCode::HandleTaken
             | ProblemCode::EmailTaken
             | ProblemCode::ClientMsgIdReused
+            | ProblemCode::PasskeyAlreadyRegistered
             | ProblemCode::MfaAlreadyEnabled
             | ProblemCode::MfaNotEnabled => StatusCode::CONFLICT,
             ProblemCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -123,6 +127,8 @@ impl From<CoreError> for ApiError {
             CoreError::UserNotFound => ApiError::detailed(ProblemCode::NotFound, "no user has that handle"),
             CoreError::SessionNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no session with that id"),
             CoreError::Sso(refusal) => ApiError::code(sso_code(refusal)),
+            CoreError::PasskeyRejected => ApiError::code(ProblemCode::PasskeyRejected),
+            CoreError::PasskeyTaken => ApiError::code(ProblemCode::PasskeyAlreadyRegistered),
             CoreError::PasskeyNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no passkey with that id"),
             CoreError::MfaAlreadyEnabled => ApiError::code(ProblemCode::MfaAlreadyEnabled),
             CoreError::MfaNotEnabled => ApiError::code(ProblemCode::MfaNotEnabled),

@@ -132,6 +132,7 @@ async fn start_totp(State(state): State<AppState>, AuthSession(session): AuthSes
 #[utoipa::path(post, path = "/v1/me/mfa/totp/confirm", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = TotpCodeRequest,
     responses(
         (status = 200, body = RecoveryCodesResponse),
+        (status = 403, description = "The code is wrong or already used (`invalid_code`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 409, description = "No enrolment is waiting (`mfa_not_enabled`)", body = parley_api::Problem, content_type = "application/problem+json"),
         AuthErrors, BodyErrors, ServerErrors,
     ))]
@@ -149,6 +150,7 @@ async fn confirm_totp(
 #[utoipa::path(post, path = "/v1/me/mfa/totp/disable", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = TotpCodeRequest,
     responses(
         (status = 204, description = "TOTP is off; the recovery codes are void"),
+        (status = 403, description = "The code is wrong or already used, or TOTP is not on (`invalid_code`)", body = parley_api::Problem, content_type = "application/problem+json"),
         AuthErrors, BodyErrors, ServerErrors,
     ))]
 async fn disable_totp(

@@ -42,6 +42,8 @@ async fn start_registration(
     responses(
         (status = 201, body = PasskeyInfo),
         (status = 401, description = "No valid session, or the ceremony is unknown, expired or not yours (`challenge_invalid`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential did not verify: malformed, for another site, or without user verification (`passkey_rejected`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "That passkey is registered already (`passkey_already_registered`)", body = parley_api::Problem, content_type = "application/problem+json"),
         BodyErrors, ServerErrors,
     ))]
 async fn finish_registration(

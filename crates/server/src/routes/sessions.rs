@@ -80,6 +80,7 @@ async fn create_session(
     responses(
         (status = 201, description = "Logged in", body = SessionResponse),
         (status = 401, description = "The challenge is unknown, expired, used up or already answered (`challenge_invalid`): log in again", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The code or passkey did not prove the factor (`invalid_code`); five wrong answers withdraw the challenge", body = parley_api::Problem, content_type = "application/problem+json"),
         BodyErrors, RateErrors, ServerErrors,
     ))]
 async fn complete_second_factor(

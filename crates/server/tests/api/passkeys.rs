@@ -137,7 +137,7 @@ async fn a_passkey_answers_the_second_step_of_a_password_login() {
         answer: SecondFactorAnswer::Passkey { credential },
         session: SessionOptions::default(),
     };
-    assert_problem(app.client.complete_second_factor(&answer(serde_json::json!({"id": "forged"}))).await, 422, ProblemCode::InvalidCode);
+    assert_problem(app.client.complete_second_factor(&answer(serde_json::json!({"id": "forged"}))).await, 403, ProblemCode::InvalidCode);
     let session = app.client.complete_second_factor(&answer(assertion.clone())).await.unwrap();
     assert_eq!(me_id(&app, session.token).await, user.id);
     assert_problem(app.client.complete_second_factor(&answer(assertion)).await, 401, ProblemCode::ChallengeInvalid);
@@ -156,7 +156,7 @@ async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
     let created =
         unverified.register(&origin(&app), from_json::<pkw::CredentialCreationOptions>(&options), DefaultClientData).await.unwrap();
     let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "No PIN".into() };
-    assert_problem(user.client.register_passkey(&request).await, 422, ProblemCode::ValidationFailed);
+    assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::PasskeyRejected);
 
     // A credential made for another site (its own rp id and origin) does not register here.
     let ceremony = user.client.start_passkey_registration().await.unwrap();
@@ -166,7 +166,7 @@ async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
     let evil = url::Url::parse("https://evil.example").unwrap();
     let created = phished.register(&evil, from_json::<pkw::CredentialCreationOptions>(&options), DefaultClientData).await.unwrap();
     let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "Evil".into() };
-    assert_problem(user.client.register_passkey(&request).await, 422, ProblemCode::ValidationFailed);
+    assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::PasskeyRejected);
     assert!(user.client.list_passkeys().await.unwrap().passkeys.is_empty());
 }
 

@@ -57,7 +57,7 @@ async fn totp_enrolment_then_every_password_login_needs_a_fresh_code() {
     assert_problem(user.client.confirm_totp("123456").await, 409, ProblemCode::MfaNotEnabled);
     let enrolment = user.client.start_totp().await.unwrap();
     let key = TotpKey::from_base32(&enrolment.secret).unwrap();
-    assert_problem(user.client.confirm_totp("000000").await, 422, ProblemCode::InvalidCode);
+    assert_problem(user.client.confirm_totp("000000").await, 403, ProblemCode::InvalidCode);
     let codes = user.client.confirm_totp(&key.code_at(now_seconds(&app)).unwrap()).await.unwrap().recovery_codes;
     assert_eq!(codes.len(), 10);
     assert_problem(user.client.start_totp().await, 409, ProblemCode::MfaAlreadyEnabled);
@@ -70,7 +70,7 @@ async fn totp_enrolment_then_every_password_login_needs_a_fresh_code() {
     assert_eq!(first.methods, ["totp", "recovery_code"]);
     // The code that confirmed the enrolment is spent: the same step is refused.
     let same_step = key.code_at(now_seconds(&app)).unwrap();
-    assert_problem(app.client.complete_second_factor(&answer(&first, totp(same_step))).await, 422, ProblemCode::InvalidCode);
+    assert_problem(app.client.complete_second_factor(&answer(&first, totp(same_step))).await, 403, ProblemCode::InvalidCode);
     app.clock.advance(Duration::from_secs(30));
     let code = key.code_at(now_seconds(&app)).unwrap();
     let session = app.client.complete_second_factor(&answer(&first, totp(code.clone()))).await.unwrap();
@@ -78,10 +78,10 @@ async fn totp_enrolment_then_every_password_login_needs_a_fresh_code() {
     // The challenge is single-use, and so is the code, even on a new challenge.
     assert_problem(app.client.complete_second_factor(&answer(&first, totp(code.clone()))).await, 401, ProblemCode::ChallengeInvalid);
     let second = challenge(&app, &user).await;
-    assert_problem(app.client.complete_second_factor(&answer(&second, totp(code))).await, 422, ProblemCode::InvalidCode);
+    assert_problem(app.client.complete_second_factor(&answer(&second, totp(code))).await, 403, ProblemCode::InvalidCode);
     // Two steps of drift are too many.
     let stale = key.code_at(now_seconds(&app) - 60).unwrap();
-    assert_problem(app.client.complete_second_factor(&answer(&second, totp(stale))).await, 422, ProblemCode::InvalidCode);
+    assert_problem(app.client.complete_second_factor(&answer(&second, totp(stale))).await, 403, ProblemCode::InvalidCode);
 }
 
 #[tokio::test]
@@ -94,7 +94,7 @@ async fn a_recovery_code_works_once() {
     app.client.complete_second_factor(&answer(&first, SecondFactorAnswer::RecoveryCode { code: code.clone() })).await.unwrap();
     let second = challenge(&app, &user).await;
     let reused = app.client.complete_second_factor(&answer(&second, SecondFactorAnswer::RecoveryCode { code })).await;
-    assert_problem(reused, 422, ProblemCode::InvalidCode);
+    assert_problem(reused, 403, ProblemCode::InvalidCode);
     assert_eq!(user.client.mfa_status().await.unwrap().recovery_codes_left, 9);
     app.wait_for_mail(&user.email, "A recovery code was used").await;
 }
@@ -106,7 +106,7 @@ async fn a_challenge_is_withdrawn_after_five_wrong_answers() {
     let (key, _) = enrol_totp(&app, &user).await;
     let challenge = challenge(&app, &user).await;
     for guess in ["000000", "111111", "222222", "333333", "444444"] {
-        assert_problem(app.client.complete_second_factor(&answer(&challenge, totp(guess.into()))).await, 422, ProblemCode::InvalidCode);
+        assert_problem(app.client.complete_second_factor(&answer(&challenge, totp(guess.into()))).await, 403, ProblemCode::InvalidCode);
     }
     app.clock.advance(Duration::from_secs(30));
     let right = key.code_at(now_seconds(&app)).unwrap();
@@ -130,7 +130,7 @@ async fn turning_totp_off_needs_a_fresh_code() {
     let user = app.user("off").await;
     let (key, _) = enrol_totp(&app, &user).await;
     let spent = key.code_at(now_seconds(&app)).unwrap();
-    assert_problem(user.client.disable_totp(&spent).await, 422, ProblemCode::InvalidCode);
+    assert_problem(user.client.disable_totp(&spent).await, 403, ProblemCode::InvalidCode);
     app.clock.advance(Duration::from_secs(30));
     user.client.disable_totp(&key.code_at(now_seconds(&app)).unwrap()).await.unwrap();
     assert!(!user.client.mfa_status().await.unwrap().totp);
