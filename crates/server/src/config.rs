@@ -887,3 +887,81 @@ mod tests {
         assert!(error.contains("key_store_url"), "{error}");
     }
 }
+
+#[cfg(test)]
+mod security_tests {
+    use super::*;
+
+    fn invalid_key(config: &Config) -> &'static str {
+        match config.validate() {
+            Err(ConfigError::Invalid { key, .. }) => key,
+            other => panic!("expected an invalid key, got {other:?}"),
+        }
+    }
+
+    fn sso(algorithm: SsoAlgorithm) -> SsoConfig {
+        SsoConfig {
+            name: "shop".into(),
+            issuer: "https://shop.example".into(),
+            audience: "parley".into(),
+            algorithm,
+            shared_secret: String::new(),
+            public_key_file: PathBuf::new(),
+            jwks_file: PathBuf::new(),
+        }
+    }
+
+    #[test]
+    fn plain_smtp_is_only_for_a_loopback_relay() {
+        let mut config = Config::default();
+        config.mail.smtp_tls = SmtpTls::None;
+        config.mail.smtp_host = "127.0.0.1".into();
+        config.validate().unwrap();
+        config.mail.smtp_host = "smtp.example.com".into();
+        assert_eq!(invalid_key(&config), "mail.smtp_tls");
+        config.mail.smtp_tls = SmtpTls::Starttls;
+        config.validate().unwrap();
+        config.mail.from = "not an address".into();
+        assert_eq!(invalid_key(&config), "mail.from");
+    }
+
+    #[test]
+    fn passkeys_need_a_domain_and_https_origins() {
+        let mut config = Config::default();
+        assert_eq!(config.passkey_origins(), vec!["https://localhost".to_owned()]);
+        config.webauthn.rp_id = "127.0.0.1".into();
+        assert_eq!(invalid_key(&config), "webauthn.rp_id");
+        config.webauthn.rp_id = "chat.example.com".into();
+        config.webauthn.origins = vec!["http://chat.example.com".into()];
+        assert_eq!(invalid_key(&config), "webauthn.origins");
+    }
+
+    #[test]
+    fn each_sso_integration_needs_exactly_its_own_kind_of_key() {
+        let mut config = Config { sso: vec![sso(SsoAlgorithm::Hs256)], ..Config::default() };
+        assert_eq!(invalid_key(&config), "sso", "no secret");
+        config.sso[0].shared_secret = "too short".into();
+        assert_eq!(invalid_key(&config), "sso");
+        config.sso[0].shared_secret = "x".repeat(32);
+        config.validate().unwrap();
+        config.sso.push(SsoConfig { jwks_file: "jwks.json".into(), ..sso(SsoAlgorithm::Rs256) });
+        assert_eq!(invalid_key(&config), "sso", "names are unique");
+        config.sso[1].name = "big-shop".into();
+        config.validate().unwrap();
+        config.sso[1].public_key_file = "key.pem".into();
+        assert_eq!(invalid_key(&config), "sso", "one key source");
+        config.sso[1].public_key_file = PathBuf::new();
+        config.sso[1].name = "Big Shop".into();
+        assert_eq!(invalid_key(&config), "sso");
+    }
+
+    #[test]
+    fn shown_config_masks_mail_and_sso_secrets() {
+        let mut config = Config { sso: vec![SsoConfig { shared_secret: "s".repeat(40), ..sso(SsoAlgorithm::Hs256) }], ..Config::default() };
+        config.mail.smtp_username = "parley".into();
+        config.mail.smtp_password = "smtp-s3cret".into();
+        let shown = config.to_redacted_toml();
+        assert!(!shown.contains("smtp-s3cret") && !shown.contains(&"s".repeat(40)), "{shown}");
+        assert!(shown.contains("[[sso]]"), "{shown}");
+    }
+}

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use base64::Engine as _;
+use parley_api::accounts::{CreateSessionRequest, SessionOptions};
 use parley_testkit::TestApp;
 use parley_testkit::postgres::ScratchSchema;
 use uuid::Uuid;
@@ -26,6 +27,13 @@ async fn chat(app: &TestApp) -> Chat {
     let second = "Card 4111 1111 1111 1111, phone +44 20 7946 0958";
     send(&buyer, conversation.id, &first).await;
     send(&seller, conversation.id, second).await;
+    // Account-security data is personal too: a device label, the network, a TOTP secret.
+    let device = format!("DEVICECANARY{}", Uuid::new_v4().simple());
+    let options = SessionOptions { device_label: Some(device.clone()), cookie: false };
+    let login = CreateSessionRequest { login: buyer.handle.clone(), password: parley_testkit::PASSWORD.into(), session: options };
+    app.client.create_session_with(&login).await.unwrap();
+    let totp_secret = seller.client.start_totp().await.unwrap().secret;
+    let totp_bytes = parley_crypto::TotpKey::from_base32(&totp_secret).unwrap().as_bytes().to_vec();
     let mut secrets = vec![
         ("first body".to_owned(), first.into_bytes()),
         ("second body".to_owned(), second.as_bytes().to_vec()),
@@ -37,6 +45,10 @@ async fn chat(app: &TestApp) -> Chat {
         ("seller email".to_owned(), seller.email.into_bytes()),
         ("buyer token".to_owned(), buyer.token.into_bytes()),
         ("password".to_owned(), parley_testkit::PASSWORD.as_bytes().to_vec()),
+        ("device label".to_owned(), device.into_bytes()),
+        ("network".to_owned(), b"127.0.0.0/24".to_vec()),
+        ("TOTP secret".to_owned(), totp_secret.into_bytes()),
+        ("TOTP secret bytes".to_owned(), totp_bytes),
     ];
     let master_key_text = std::fs::read_to_string(app.data_dir().join("master.key")).unwrap();
     let master_key = base64::engine::general_purpose::STANDARD.decode(master_key_text.trim()).unwrap();
