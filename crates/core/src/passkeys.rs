@@ -122,12 +122,8 @@ impl Parley {
             return Err(CoreError::ChallengeInvalid);
         }
         let state: PasskeyRegistration = state_of(&challenge)?;
-        let credential: RegisterPublicKeyCredential =
-            serde_json::from_value(credential.clone()).map_err(|_| CoreError::PasskeyRejected)?;
-        let passkey = self
-            .webauthn
-            .finish_passkey_registration(&credential, &state)
-            .map_err(|_| CoreError::PasskeyRejected)?;
+        let credential: RegisterPublicKeyCredential = serde_json::from_value(credential.clone()).map_err(|_| CoreError::PasskeyRejected)?;
+        let passkey = self.webauthn.finish_passkey_registration(&credential, &state).map_err(|_| CoreError::PasskeyRejected)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
         let now = self.clock.now();
         let id = Uuid::now_v7();
