@@ -262,8 +262,9 @@ pub struct RegisterPasskeyRequest {
     /// The `PublicKeyCredential` from `navigator.credentials.create()`, as JSON.
     #[schema(value_type = Object)]
     pub credential: serde_json::Value,
-    /// Your name for it ("Work laptop"), 1 to 64 characters.
-    #[schema(min_length = 1, max_length = 64)]
+    /// Your name for it ("Work laptop"), up to 64 characters; control characters are dropped,
+    /// and a label with nothing left becomes "Passkey".
+    #[schema(max_length = 64)]
     pub label: String,
 }
 

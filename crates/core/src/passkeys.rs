@@ -311,16 +311,14 @@ fn state_of<T: serde::de::DeserializeOwned>(challenge: &ChallengeRecord) -> Resu
     serde_json::from_str(state).map_err(|_| CoreError::ChallengeInvalid)
 }
 
+/// The owner's label, without control characters; a label with nothing left is "Passkey".
 fn passkey_label(label: &str) -> Result<String, ValidationError> {
-    let cleaned: String = label.chars().filter(|c| !c.is_control()).collect();
-    let cleaned = cleaned.trim();
-    if cleaned.is_empty() {
-        return Err(ValidationError::new("label", "empty"));
-    }
-    if cleaned.chars().count() > MAX_LABEL_CHARS {
+    if label.chars().count() > MAX_LABEL_CHARS {
         return Err(ValidationError::new("label", "too_long"));
     }
-    Ok(cleaned.to_owned())
+    let cleaned: String = label.chars().filter(|c| !c.is_control()).collect();
+    let cleaned = cleaned.trim();
+    Ok(if cleaned.is_empty() { "Passkey".to_owned() } else { cleaned.to_owned() })
 }
 
 fn passkey_aad(id: Uuid) -> Aad {
