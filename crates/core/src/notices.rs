@@ -38,6 +38,8 @@ pub struct SecurityEventView {
     pub kind: SecurityEventKind,
     /// When.
     pub at: Timestamp,
+    /// From which address.
+    pub ip: Option<std::net::IpAddr>,
     /// From which network (coarse).
     pub network: Network,
     /// From which device.
@@ -64,6 +66,8 @@ pub struct OutgoingMail {
 /// The sealed context of an event and the sealed payload of its mail.
 #[derive(Serialize, Deserialize)]
 struct ContextJson {
+    #[serde(default)]
+    ip: Option<String>,
     network: String,
     device: String,
 }
@@ -89,9 +93,12 @@ impl Parley {
         let now = self.clock.now();
         let dek = self.keys.dek_for(&KeyScope::UserProfile(user), now).await?;
         let id = Uuid::now_v7();
-        let context_json =
-            serde_json::to_vec(&ContextJson { network: context.network.as_str().into(), device: context.device.as_str().into() })
-                .map_err(|e| CoreError::Internal(Box::new(e)))?;
+        let context_json = serde_json::to_vec(&ContextJson {
+            ip: Some(context.ip.to_string()),
+            network: context.network.as_str().into(),
+            device: context.device.as_str().into(),
+        })
+        .map_err(|e| CoreError::Internal(Box::new(e)))?;
         let event =
             SecurityEventRecord { id, user_id: user, kind, at: now, context: Sealed::from_bytes(dek.seal(&context_json, &event_aad(id))?) };
         let mail = if kind.is_mailed() && has_email { Some(security_mail(&dek, user, kind, context, now)?) } else { None };
@@ -115,6 +122,7 @@ impl Parley {
                     id: record.id,
                     kind: record.kind,
                     at: record.at,
+                    ip: context.ip.and_then(|ip| ip.parse().ok()),
                     network: Network::from_trusted(context.network),
                     device: DeviceLabel::from_trusted(context.device),
                 })

@@ -172,6 +172,8 @@ impl DeviceLabel {
 /// Where a request came from, as far as the account's owner is shown it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientContext {
+    /// The address (kept, sealed, only in the owner's security events).
+    pub ip: IpAddr,
     /// The coarse network.
     pub network: Network,
     /// The device label.

@@ -140,7 +140,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
         let device =
             parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map_or_else(DeviceLabel::unknown, DeviceLabel::from_client);
-        Ok(Caller { ip: client_key(ip), context: ClientContext { network: Network::of(ip), device } })
+        let ip = ip.to_canonical();
+        Ok(Caller { ip: client_key(ip), context: ClientContext { ip, network: Network::of(ip), device } })
     }
 }
 
