@@ -94,6 +94,12 @@ pub struct SessionOptions {
     /// returned `csrf_token` in an `X-CSRF-Token` header.
     #[serde(default)]
     pub cookie: bool,
+    /// The `device_token` an earlier login on this device returned. A device that presents
+    /// one is known: logins from it are exempt from the account lock that repeated failures
+    /// set, so an attacker's guessing cannot lock the owner out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 100)]
+    pub device_token: Option<String>,
 }
 
 impl fmt::Debug for CreateSessionRequest {
@@ -111,6 +117,9 @@ pub struct SessionResponse {
     /// For a cookie session: the value to send as `X-CSRF-Token` on unsafe requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf_token: Option<String>,
+    /// Keep it on this device and send it with later logins (`session.device_token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
     /// The session's id.
     pub session_id: Uuid,
     /// When the session ends at the latest (it also ends after 30 minutes unused).

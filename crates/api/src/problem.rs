@@ -36,6 +36,8 @@ pub enum ProblemCode {
     InvalidCode,
     /// The login challenge is unknown, expired, used up or already answered: log in again.
     ChallengeInvalid,
+    /// Changing a credential needs a login from the last ten minutes: log in again.
+    ReauthenticationRequired,
     /// The passkey did not verify: malformed, made for another site, or without user
     /// verification.
     PasskeyRejected,
@@ -97,6 +99,7 @@ impl ProblemCode {
             ProblemCode::ClientMsgIdReused => "client_msg_id_reused",
             ProblemCode::InvalidCode => "invalid_code",
             ProblemCode::ChallengeInvalid => "challenge_invalid",
+            ProblemCode::ReauthenticationRequired => "reauthentication_required",
             ProblemCode::PasskeyRejected => "passkey_rejected",
             ProblemCode::PasskeyAlreadyRegistered => "passkey_already_registered",
             ProblemCode::MfaAlreadyEnabled => "mfa_already_enabled",
@@ -137,6 +140,7 @@ impl ProblemCode {
             ProblemCode::ClientMsgIdReused => "That client message id was used for another message",
             ProblemCode::InvalidCode => "The code is wrong, expired or already used",
             ProblemCode::ChallengeInvalid => "The login challenge is no longer valid; log in again",
+            ProblemCode::ReauthenticationRequired => "Log in again to change your credentials",
             ProblemCode::PasskeyRejected => "The passkey could not be verified",
             ProblemCode::PasskeyAlreadyRegistered => "That passkey is registered already",
             ProblemCode::MfaAlreadyEnabled => "Two-factor authentication is already on",

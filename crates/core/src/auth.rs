@@ -18,6 +18,8 @@ use crate::mfa::SecondFactorChallenge;
 
 /// Session tokens start with this, so a leaked one is recognisable.
 const SESSION_TOKEN_PREFIX: &str = "prly_s";
+/// Device tokens start with this.
+const DEVICE_TOKEN_PREFIX: &str = "prly_d";
 /// Stream tickets start with this.
 const STREAM_TICKET_PREFIX: &str = "prly_t";
 /// Last-seen times are written at most this often, to spare the database a write per request
@@ -31,6 +33,7 @@ pub struct Session {
     id: SessionId,
     expires_at: Timestamp,
     kind: SessionKind,
+    authenticated_at: Timestamp,
 }
 
 impl Session {
@@ -64,6 +67,8 @@ pub struct IssuedSession {
     pub session: Session,
     /// For a cookie session, the token its unsafe requests must echo in a header.
     pub csrf_token: Option<String>,
+    /// The device token to present at later logins from this device.
+    pub device_token: Secret<String>,
 }
 
 /// Who is logging in, from where, and how they want their session carried.
@@ -75,6 +80,8 @@ pub struct LoginAttempt {
     pub context: ClientContext,
     /// Bearer or cookie.
     pub kind: SessionKind,
+    /// The device token an earlier login on this device returned, if the client kept it.
+    pub device_token: Option<Secret<String>>,
 }
 
 /// What a password login leads to.
@@ -110,7 +117,7 @@ impl Parley {
             Err(_) => None,
         };
         let locked = match &user {
-            Some(user) => self.is_locked_for(user, &attempt.context, now).await?,
+            Some(user) => self.is_locked_for(user, attempt, now).await?,
             None => false,
         };
         let stored = user.as_ref().filter(|_| !locked).and_then(|u| u.password_hash.clone());
@@ -160,6 +167,7 @@ impl Parley {
         };
         self.store.insert_session(&record).await?;
         self.store.reset_login_failures(user.id).await?;
+        let device_token = self.device_token_for(user.id, attempt.device_token.as_ref()).await?;
         let has_email = user.email.is_some();
         let fingerprint = self.keys.device_fingerprint(user.id, &attempt.context);
         if self.store.remember_device(user.id, &fingerprint, now).await? {
@@ -171,7 +179,31 @@ impl Parley {
         tracing::info!(user_id = %user.id, session_id = %record.id, "session opened");
         let session = session_of(&record);
         let csrf_token = (attempt.kind == SessionKind::Cookie).then(|| self.csrf_token(&session));
-        Ok(IssuedSession { token: token.secret, session, csrf_token })
+        Ok(IssuedSession { token: token.secret, session, csrf_token, device_token })
+    }
+
+    /// The device token to hand back: the presented one if it is this user's, else a new one,
+    /// remembered (as a keyed fingerprint) as a known device of the user.
+    async fn device_token_for(&self, user: UserId, presented: Option<&Secret<String>>) -> Result<Secret<String>, CoreError> {
+        let now = self.clock.now();
+        if let Some(token) = presented {
+            let fingerprint = self.keys.device_token_fingerprint(user, token.expose());
+            if self.store.is_known_device(user, &fingerprint).await? {
+                self.store.remember_device(user, &fingerprint, now).await?;
+                return Ok(Secret::new(token.expose().clone()));
+            }
+        }
+        let token = BearerToken::generate(DEVICE_TOKEN_PREFIX)?;
+        self.store.remember_device(user, &self.keys.device_token_fingerprint(user, token.secret.expose()), now).await?;
+        Ok(token.secret)
+    }
+
+    /// Refuses a credential change on a session whose login is older than [`crate::FRESH_LOGIN`].
+    pub(crate) fn require_fresh(&self, session: &Session) -> Result<(), CoreError> {
+        if self.clock.now().since(session.authenticated_at) > crate::FRESH_LOGIN {
+            return Err(CoreError::ReauthenticationRequired);
+        }
+        Ok(())
     }
 
     /// The CSRF token of a cookie session: a keyed digest of its id, so the web client can ask
@@ -186,12 +218,15 @@ impl Parley {
     }
 
     /// Whether password logins to `user` are paused for this attempt: the account is locked and
-    /// the device is not one the owner used before.
-    async fn is_locked_for(&self, user: &UserRecord, context: &ClientContext, now: Timestamp) -> Result<bool, CoreError> {
+    /// the attempt does not present a device token an earlier login of this user received.
+    async fn is_locked_for(&self, user: &UserRecord, attempt: &LoginAttempt, now: Timestamp) -> Result<bool, CoreError> {
         if user.locked_until.is_none_or(|until| until <= now) {
             return Ok(false);
         }
-        let fingerprint = self.keys.device_fingerprint(user.id, context);
+        let Some(token) = &attempt.device_token else {
+            return Ok(true);
+        };
+        let fingerprint = self.keys.device_token_fingerprint(user.id, token.expose());
         Ok(!self.store.is_known_device(user.id, &fingerprint).await?)
     }
 
@@ -297,5 +332,5 @@ impl Parley {
 }
 
 fn session_of(record: &SessionRecord) -> Session {
-    Session { user: record.user_id, id: record.id, expires_at: record.expires_at, kind: record.kind }
+    Session { user: record.user_id, id: record.id, expires_at: record.expires_at, kind: record.kind, authenticated_at: record.created_at }
 }

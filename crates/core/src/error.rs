@@ -43,6 +43,9 @@ pub enum CoreError {
     /// The passkey credential is registered already.
     #[error("passkey already registered")]
     PasskeyTaken,
+    /// The change needs a recent login: log in again, then retry.
+    #[error("reauthentication required")]
+    ReauthenticationRequired,
     /// The passkey to remove does not exist or is not the caller's.
     #[error("passkey not found")]
     PasskeyNotFound,

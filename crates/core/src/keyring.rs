@@ -53,6 +53,11 @@ impl KeyRing {
         self.blind_index.keyed("device", &[&user.to_string(), context.network.as_str(), context.device.as_str()])
     }
 
+    /// The fingerprint of a device token a user's login received.
+    pub fn device_token_fingerprint(&self, user: UserId, token: &str) -> BlindIndex {
+        self.blind_index.keyed("device-token", &[&user.to_string(), token])
+    }
+
     /// The keyed index of a single sign-on subject (the marketplace's own user id).
     pub fn external_subject(&self, provider: &str, subject: &str) -> BlindIndex {
         self.blind_index.keyed("sso-subject", &[provider, subject])

@@ -41,12 +41,16 @@ pub use keyring::KeyRing;
 pub use limiter::{FailureBackoff, KeyedLimiter};
 pub use messages::{MessagePage, MessageView, SendMessage, Sent};
 pub use mfa::{
-    CHALLENGE_TTL, MAX_CHALLENGE_FAILURES, MfaStatus, SecondFactorAnswer, SecondFactorChallenge, SecondFactorMethod, TotpEnrolment,
+    CHALLENGE_TTL, MAX_CHALLENGE_ATTEMPTS, MfaStatus, SecondFactorAnswer, SecondFactorChallenge, SecondFactorMethod, TotpEnrolment,
 };
 pub use notices::{MAX_EVENTS_LISTED, OutgoingMail, SecurityEventView};
 pub use passkeys::{PasskeyCeremony, PasskeySettings, PasskeyView};
 pub use sessions::SessionView;
 pub use sso::{SsoKeys, SsoProvider, SsoRefusal};
+
+/// How recent a login must be for the session to change credentials (passkeys, TOTP): a
+/// stolen long-lived session cannot plant a lasting way back in.
+pub const FRESH_LOGIN: Duration = Duration::from_secs(10 * 60);
 
 /// How long a password check may wait for a hashing slot before it is refused as overload.
 pub const HASHING_QUEUE_WAIT: Duration = Duration::from_secs(5);
@@ -126,6 +130,7 @@ pub struct Parley {
     open_limiter: KeyedLimiter<UserId>,
     ticket_limiter: KeyedLimiter<UserId>,
     login_backoff: FailureBackoff<std::net::IpAddr>,
+    code_backoff: FailureBackoff<UserId>,
     webauthn: webauthn_rs::Webauthn,
     settings: Settings,
 }
@@ -147,6 +152,7 @@ impl Parley {
             open_limiter: KeyedLimiter::new(settings.open_rate),
             ticket_limiter: KeyedLimiter::new(settings.ticket_rate),
             login_backoff: FailureBackoff::new(Backoff::LOGIN_PER_NETWORK),
+            code_backoff: FailureBackoff::new(Backoff::LOGIN),
             webauthn,
             settings,
         })
@@ -164,6 +170,7 @@ impl Parley {
             limiter.prune(now);
         }
         self.login_backoff.prune(now);
+        self.code_backoff.prune(now);
     }
 
     /// Runs a password hash off the async threads, at most `password_hashing_slots` at once.

@@ -2,7 +2,8 @@
 //! which also issues ten one-time recovery codes), turning it off with a fresh code, and the
 //! second step of a password login: a short-lived challenge answered with a TOTP code, a
 //! recovery code or a passkey. A code is accepted once (the store keeps the last accepted
-//! step); a challenge takes at most [`MAX_CHALLENGE_FAILURES`] wrong answers.
+//! step); a challenge takes at most [`MAX_CHALLENGE_ATTEMPTS`] answers, counted before each is
+//! checked, and a user has one live challenge at a time.
 
 use std::time::Duration;
 
@@ -18,8 +19,8 @@ use crate::error::CoreError;
 const CHALLENGE_PREFIX: &str = "prly_c";
 /// How long a login challenge may be answered.
 pub const CHALLENGE_TTL: Duration = Duration::from_secs(5 * 60);
-/// Wrong answers a challenge takes before it is withdrawn (and the password is asked again).
-pub const MAX_CHALLENGE_FAILURES: u32 = 5;
+/// Answers a challenge takes before it is withdrawn (and the password is asked again).
+pub const MAX_CHALLENGE_ATTEMPTS: u32 = 5;
 /// The issuer name authenticator apps show.
 const TOTP_ISSUER: &str = "Parley";
 
@@ -92,6 +93,7 @@ impl Parley {
 
     /// Starts TOTP enrolment: a fresh secret, not yet a factor until a code confirms it.
     pub async fn start_totp(&self, session: &Session) -> Result<TotpEnrolment, CoreError> {
+        self.require_fresh(session)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
         let now = self.clock.now();
         let key = TotpKey::generate()?;
@@ -112,12 +114,15 @@ impl Parley {
         context: &parley_domain::ClientContext,
     ) -> Result<Vec<Secret<String>>, CoreError> {
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
+        self.check_code_budget(user.id)?;
         let record = self.store.totp_of(user.id).await?.filter(|t| t.confirmed_at.is_none()).ok_or(CoreError::MfaNotEnabled)?;
-        let step = self.totp_step(user.id, &record.secret, code).await?.ok_or(CoreError::InvalidCode)?;
+        let Some(step) = self.totp_step(user.id, &record.secret, code).await? else {
+            return Err(self.wrong_code(user.id));
+        };
         let (shown, hashes) = recovery::generate(&user.id.to_string())?;
         let notice = self.notice(user.id, user.email.is_some(), SecurityEventKind::MfaEnabled, context).await?;
-        if !self.store.confirm_totp(user.id, step, self.clock.now(), &hashes, &notice).await? {
-            return Err(CoreError::InvalidCode);
+        if !self.store.confirm_totp(user.id, &record.secret, step, self.clock.now(), &hashes, &notice).await? {
+            return Err(self.wrong_code(user.id));
         }
         Ok(shown)
     }
@@ -129,9 +134,11 @@ impl Parley {
         code: &Secret<String>,
         context: &parley_domain::ClientContext,
     ) -> Result<(), CoreError> {
+        self.require_fresh(session)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
+        self.check_code_budget(user.id)?;
         if !self.use_totp_code(user.id, code).await? {
-            return Err(CoreError::InvalidCode);
+            return Err(self.wrong_code(user.id));
         }
         let notice = self.notice(user.id, user.email.is_some(), SecurityEventKind::MfaDisabled, context).await?;
         self.store.remove_totp(user.id, &notice).await?;
@@ -166,7 +173,9 @@ impl Parley {
         Ok(Some(SecondFactorChallenge { token: token.secret, expires_at: record.expires_at, methods, passkey_options }))
     }
 
-    /// Completes a login with the answer to its challenge.
+    /// Completes a login with the answer to its challenge. Each answer is counted before it is
+    /// checked; a wrong one counts against the account like a wrong password, and an account
+    /// locked by such failures takes no answer until the lock ends.
     pub async fn complete_second_factor(
         &self,
         challenge: &str,
@@ -176,18 +185,21 @@ impl Parley {
         let now = self.clock.now();
         self.login_backoff.check(&attempt.ip, now).map_err(|retry_after| CoreError::RateLimited { retry_after })?;
         let hash = BearerToken::hash(challenge);
-        let record = self.store.challenge(&hash, ChallengeKind::MfaLogin).await?.filter(|c| c.expires_at > now);
+        let record = self.store.reserve_challenge_attempt(&hash, ChallengeKind::MfaLogin, MAX_CHALLENGE_ATTEMPTS, now).await?;
         let (Some(record), Some(user_id)) = (record.as_ref(), record.as_ref().and_then(|c| c.user_id)) else {
             return Err(CoreError::ChallengeInvalid);
         };
         let user = self.store.user_by_id(user_id).await?.ok_or(CoreError::ChallengeInvalid)?;
+        if let Some(until) = user.locked_until.filter(|until| *until > now) {
+            return Err(CoreError::RateLimited { retry_after: until.since(now) });
+        }
         let accepted = match answer {
             SecondFactorAnswer::Totp(code) => self.use_totp_code(user.id, &code).await?,
             SecondFactorAnswer::RecoveryCode(code) => self.use_recovery_code(&user, &code, attempt).await?,
             SecondFactorAnswer::Passkey(credential) => self.finish_passkey_second_factor(&user, record, &credential).await?,
         };
         if !accepted {
-            if self.store.count_challenge_failure(&hash).await? >= MAX_CHALLENGE_FAILURES {
+            if record.failures >= MAX_CHALLENGE_ATTEMPTS {
                 self.store.take_challenge(&hash, ChallengeKind::MfaLogin).await?;
             }
             self.login_backoff.record_failure(attempt.ip, now);
@@ -226,6 +238,19 @@ impl Parley {
         let notice = self.notice(user.id, user.email.is_some(), SecurityEventKind::RecoveryCodeUsed, &attempt.context).await?;
         self.store.record_notice(&notice).await?;
         Ok(true)
+    }
+}
+
+impl Parley {
+    /// Whether the user may try another code now (wrong codes back off per user).
+    pub(crate) fn check_code_budget(&self, user: UserId) -> Result<(), CoreError> {
+        self.code_backoff.check(&user, self.clock.now()).map_err(|retry_after| CoreError::RateLimited { retry_after })
+    }
+
+    /// Counts a wrong code against the user and answers the refusal.
+    pub(crate) fn wrong_code(&self, user: UserId) -> CoreError {
+        self.code_backoff.record_failure(user, self.clock.now());
+        CoreError::InvalidCode
     }
 }
 

@@ -19,8 +19,9 @@ use crate::keyring::KeyRing;
 
 /// The most security events one listing returns.
 pub const MAX_EVENTS_LISTED: u32 = 200;
-/// How long a mail worker holds a claimed mail before another may retry it.
-const MAIL_LEASE: Duration = Duration::from_secs(120);
+/// How long a mail worker holds a claimed mail before another may retry it: longer than a
+/// worker's whole batch can take (20 mails at most 15 s each), so no mail is sent twice.
+const MAIL_LEASE: Duration = Duration::from_secs(10 * 60);
 /// The first retry waits this long; each further one twice as long, up to [`MAIL_RETRY_CEILING`].
 const MAIL_RETRY_BASE: Duration = Duration::from_secs(30);
 const MAIL_RETRY_CEILING: Duration = Duration::from_secs(60 * 60);
@@ -147,9 +148,14 @@ impl Parley {
         let claimed = self.store.claim_due_mail(now, now.plus(MAIL_LEASE), limit).await?;
         let mut ready = Vec::with_capacity(claimed.len());
         for record in claimed {
-            match self.render_mail(&record).await? {
-                Some(mail) => ready.push(mail),
-                None => self.store.remove_mail(record.id).await?,
+            // One mail that cannot be rendered must not hold back the others.
+            match self.render_mail(&record).await {
+                Ok(Some(mail)) => ready.push(mail),
+                Ok(None) => self.store.remove_mail(record.id).await?,
+                Err(error) => {
+                    tracing::warn!(mail_id = %record.id, %error, "cannot render a queued mail; will retry");
+                    self.mail_failed(record.id, record.attempts, record.created_at).await?;
+                }
             }
         }
         Ok(ready)
@@ -204,11 +210,14 @@ fn security_mail(
     now: Timestamp,
 ) -> Result<OutboxRecord, CoreError> {
     let id = Uuid::now_v7();
+    // A lock is set off by someone else's failed logins: their self-chosen device label has no
+    // place in a mail Parley signs off.
+    let device = if kind == SecurityEventKind::AccountLocked { "not shown" } else { context.device.as_str() };
     let facts = SecurityMailJson {
         event: kind.as_str().into(),
         at: now.as_millis(),
         network: context.network.as_str().into(),
-        device: context.device.as_str().into(),
+        device: device.into(),
     };
     let json = serde_json::to_vec(&facts).map_err(|e| CoreError::Internal(Box::new(e)))?;
     Ok(OutboxRecord {

@@ -93,6 +93,7 @@ impl Parley {
     /// Starts registering a passkey for the caller. The authenticator is asked for a
     /// discoverable credential with user verification, so the passkey can later log in alone.
     pub async fn start_passkey_registration(&self, session: &Session) -> Result<PasskeyCeremony, CoreError> {
+        self.require_fresh(session)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
         let existing = self.open_passkeys(user.id).await?;
         let exclude = existing.iter().map(|(_, sealed)| sealed.passkey.cred_id().clone()).collect();
@@ -157,6 +158,7 @@ impl Parley {
 
     /// Removes one of the caller's passkeys.
     pub async fn remove_passkey(&self, session: &Session, id: Uuid, context: &ClientContext) -> Result<(), CoreError> {
+        self.require_fresh(session)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
         let notice = self.notice(user.id, user.email.is_some(), SecurityEventKind::PasskeyRemoved, context).await?;
         if self.store.remove_passkey(user.id, id, &notice).await? { Ok(()) } else { Err(CoreError::PasskeyNotFound) }

@@ -109,9 +109,12 @@ impl Parley {
         context: &ClientContext,
     ) -> Result<(), CoreError> {
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
+        self.check_code_budget(user.id)?;
         let profile = self.profile(session).await?;
         let new = NewPassword::parse(new.expose(), &user.handle, profile.email.as_ref())?;
-        let stored = user.password_hash.clone();
+        // A locked account's password is not checked at all, here as at login.
+        let locked = user.locked_until.is_some_and(|until| until > self.clock.now());
+        let stored = user.password_hash.clone().filter(|_| !locked);
         let verified = self
             .hash_work(move |hasher| {
                 if let Some(hash) = stored {
@@ -123,7 +126,10 @@ impl Parley {
             })
             .await?;
         if !verified {
-            self.count_failure(&user, context).await?;
+            if !locked {
+                self.count_failure(&user, context).await?;
+            }
+            self.code_backoff.record_failure(user.id, self.clock.now());
             return Err(CoreError::InvalidCredentials);
         }
         let hash = self.hash_work(move |hasher| hasher.hash(new.expose())).await??;

@@ -143,7 +143,9 @@ impl Parley {
             }
         };
         let jti = BearerToken::hash(&claims.jti);
-        if !self.store.use_token_id(&provider.name, &jti, Timestamp::from_millis(claims.exp.saturating_mul(1000)).plus(LEEWAY)).await? {
+        // Kept a second past the last instant the token is accepted, so a purge cannot reopen it.
+        let forget_at = Timestamp::from_millis(claims.exp.saturating_mul(1000)).plus(LEEWAY + Duration::from_secs(1));
+        if !self.store.use_token_id(&provider.name, &jti, forget_at).await? {
             return Err(CoreError::Sso(SsoRefusal::Replayed));
         }
         let subject = self.keys.external_subject(&provider.name, &claims.sub);
@@ -213,13 +215,13 @@ fn verify(provider: &SsoProvider, token: &str, now: Timestamp) -> Result<Claims,
     let claims = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|error| refusal_of(error.kind()))?.claims;
     let now_secs = now.as_millis() / 1000;
     let leeway = i64::try_from(LEEWAY.as_secs()).unwrap_or(60);
-    if claims.exp + leeway < now_secs {
+    if claims.exp.saturating_add(leeway) < now_secs {
         return Err(SsoRefusal::Expired);
     }
-    if claims.exp - now_secs > i64::try_from(MAX_TOKEN_LIFETIME.as_secs()).unwrap_or(600) {
+    if claims.exp.saturating_sub(now_secs) > i64::try_from(MAX_TOKEN_LIFETIME.as_secs()).unwrap_or(600) {
         return Err(SsoRefusal::Expired);
     }
-    if claims.nbf.is_some_and(|nbf| nbf - leeway > now_secs) {
+    if claims.nbf.is_some_and(|nbf| nbf.saturating_sub(leeway) > now_secs) {
         return Err(SsoRefusal::NotYetValid);
     }
     if claims.sub.is_empty() || claims.sub.len() > 255 || claims.jti.is_empty() || claims.jti.len() > 255 {

@@ -74,7 +74,7 @@ pub struct SsoConfig {
     pub algorithm: SsoAlgorithm,
     /// For `hs256`: the shared secret, at least 32 bytes (shown redacted).
     #[serde(default)]
-    pub shared_secret: String,
+    pub shared_secret: ConfigSecret,
     /// For `rs256`/`eddsa`: a PEM file with the one public key.
     #[serde(default)]
     pub public_key_file: PathBuf,
@@ -132,9 +132,35 @@ pub struct MailConfig {
     /// SMTP user name; empty sends no credentials.
     pub smtp_username: String,
     /// SMTP password (shown redacted).
-    pub smtp_password: String,
+    pub smtp_password: ConfigSecret,
     /// How often the outbox is checked for due mail, in milliseconds.
     pub poll_interval_ms: u64,
+}
+
+/// A secret in the configuration: its `Debug` shows nothing, and the shown configuration
+/// replaces it with `[redacted]`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConfigSecret(pub String);
+
+impl ConfigSecret {
+    fn redact(&mut self) {
+        if !self.0.is_empty() {
+            "[redacted]".clone_into(&mut self.0);
+        }
+    }
+}
+
+impl std::fmt::Debug for ConfigSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "[redacted]" })
+    }
+}
+
+impl From<&str> for ConfigSecret {
+    fn from(text: &str) -> Self {
+        Self(text.to_owned())
+    }
 }
 
 /// How the SMTP connection is protected.
@@ -304,7 +330,7 @@ impl Default for MailConfig {
             smtp_port: 587,
             smtp_tls: SmtpTls::Starttls,
             smtp_username: String::new(),
-            smtp_password: String::new(),
+            smtp_password: ConfigSecret::default(),
             poll_interval_ms: 2_000,
         }
     }
@@ -522,7 +548,7 @@ impl Config {
         if self.mail.smtp_tls == SmtpTls::None && !self.mail.smtp_host.is_empty() && !loopback {
             return invalid("mail.smtp_tls", "`none` (no TLS) is only allowed to a loopback SMTP server");
         }
-        if self.mail.smtp_username.is_empty() != self.mail.smtp_password.is_empty() {
+        if self.mail.smtp_username.is_empty() != self.mail.smtp_password.0.is_empty() {
             return invalid("mail.smtp_username", "set both mail.smtp_username and mail.smtp_password, or neither");
         }
         Ok(())
@@ -541,9 +567,9 @@ impl Config {
                 return invalid(format!("`{}`: issuer and audience are required", sso.name));
             }
             let (secret, pem, jwks) =
-                (!sso.shared_secret.is_empty(), !sso.public_key_file.as_os_str().is_empty(), !sso.jwks_file.as_os_str().is_empty());
+                (!sso.shared_secret.0.is_empty(), !sso.public_key_file.as_os_str().is_empty(), !sso.jwks_file.as_os_str().is_empty());
             let keys_ok = match sso.algorithm {
-                SsoAlgorithm::Hs256 => secret && !pem && !jwks && sso.shared_secret.len() >= 32,
+                SsoAlgorithm::Hs256 => secret && !pem && !jwks && sso.shared_secret.0.len() >= 32,
                 SsoAlgorithm::Rs256 | SsoAlgorithm::Eddsa => !secret && (pem != jwks),
             };
             if !keys_ok {
@@ -586,13 +612,9 @@ impl Config {
         let mut shown = self.clone();
         shown.database_url = redact_url(&shown.database_url);
         shown.key_store_url = redact_url(&shown.key_store_url);
-        if !shown.mail.smtp_password.is_empty() {
-            "[redacted]".clone_into(&mut shown.mail.smtp_password);
-        }
+        shown.mail.smtp_password.redact();
         for sso in &mut shown.sso {
-            if !sso.shared_secret.is_empty() {
-                "[redacted]".clone_into(&mut sso.shared_secret);
-            }
+            sso.shared_secret.redact();
         }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render config: {e}"))
     }
@@ -905,7 +927,7 @@ mod security_tests {
             issuer: "https://shop.example".into(),
             audience: "parley".into(),
             algorithm,
-            shared_secret: String::new(),
+            shared_secret: ConfigSecret::default(),
             public_key_file: PathBuf::new(),
             jwks_file: PathBuf::new(),
         }
@@ -942,7 +964,7 @@ mod security_tests {
         assert_eq!(invalid_key(&config), "sso", "no secret");
         config.sso[0].shared_secret = "too short".into();
         assert_eq!(invalid_key(&config), "sso");
-        config.sso[0].shared_secret = "x".repeat(32);
+        config.sso[0].shared_secret = ConfigSecret("x".repeat(32));
         config.validate().unwrap();
         config.sso.push(SsoConfig { jwks_file: "jwks.json".into(), ..sso(SsoAlgorithm::Rs256) });
         assert_eq!(invalid_key(&config), "sso", "names are unique");
@@ -957,11 +979,16 @@ mod security_tests {
 
     #[test]
     fn shown_config_masks_mail_and_sso_secrets() {
-        let mut config = Config { sso: vec![SsoConfig { shared_secret: "s".repeat(40), ..sso(SsoAlgorithm::Hs256) }], ..Config::default() };
+        let mut config = Config {
+            sso: vec![SsoConfig { shared_secret: ConfigSecret("s".repeat(40)), ..sso(SsoAlgorithm::Hs256) }],
+            ..Config::default()
+        };
         config.mail.smtp_username = "parley".into();
         config.mail.smtp_password = "smtp-s3cret".into();
         let shown = config.to_redacted_toml();
         assert!(!shown.contains("smtp-s3cret") && !shown.contains(&"s".repeat(40)), "{shown}");
         assert!(shown.contains("[[sso]]"), "{shown}");
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("smtp-s3cret") && !debug.contains(&"s".repeat(40)), "{debug}");
     }
 }

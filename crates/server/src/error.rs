@@ -80,9 +80,11 @@ impl ApiError {
             | ProblemCode::SsoNotYetValid
             | ProblemCode::SsoReplayed => StatusCode::UNAUTHORIZED,
             // A code or passkey that does not prove the factor is a refusal, not bad input.
-            ProblemCode::ForbiddenOrigin | ProblemCode::CsrfFailed | ProblemCode::InvalidCode | ProblemCode::PasskeyRejected => {
-                StatusCode::FORBIDDEN
-            }
+            ProblemCode::ForbiddenOrigin
+            | ProblemCode::CsrfFailed
+            | ProblemCode::InvalidCode
+            | ProblemCode::PasskeyRejected
+            | ProblemCode::ReauthenticationRequired => StatusCode::FORBIDDEN,
             ProblemCode::NotFound | ProblemCode::SsoUnknownProvider => StatusCode::NOT_FOUND,
             ProblemCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemCode::HandleTaken
@@ -127,6 +129,7 @@ impl From<CoreError> for ApiError {
             CoreError::UserNotFound => ApiError::detailed(ProblemCode::NotFound, "no user has that handle"),
             CoreError::SessionNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no session with that id"),
             CoreError::Sso(refusal) => ApiError::code(sso_code(refusal)),
+            CoreError::ReauthenticationRequired => ApiError::code(ProblemCode::ReauthenticationRequired),
             CoreError::PasskeyRejected => ApiError::code(ProblemCode::PasskeyRejected),
             CoreError::PasskeyTaken => ApiError::code(ProblemCode::PasskeyAlreadyRegistered),
             CoreError::PasskeyNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no passkey with that id"),

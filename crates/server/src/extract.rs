@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use parley_api::ProblemCode;
 use parley_core::{LoginAttempt, Participant, Session};
-use parley_domain::{ClientContext, ConversationId, DeviceLabel, Network, SessionKind};
+use parley_domain::{ClientContext, ConversationId, DeviceLabel, Network, Secret, SessionKind};
 use parley_store::Inserted;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -129,7 +129,12 @@ impl Caller {
         if let Some(label) = &options.device_label {
             context.device = DeviceLabel::from_client(label);
         }
-        LoginAttempt { ip: self.ip, context, kind: if options.cookie { SessionKind::Cookie } else { SessionKind::Bearer } }
+        LoginAttempt {
+            ip: self.ip,
+            context,
+            kind: if options.cookie { SessionKind::Cookie } else { SessionKind::Bearer },
+            device_token: options.device_token.clone().map(Secret::new),
+        }
     }
 }
 

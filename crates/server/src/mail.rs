@@ -58,7 +58,7 @@ impl Mailer {
         };
         let mut builder = builder.port(mail.smtp_port).timeout(Some(SMTP_TIMEOUT));
         if !mail.smtp_username.is_empty() {
-            builder = builder.credentials(Credentials::new(mail.smtp_username.clone(), mail.smtp_password.clone()));
+            builder = builder.credentials(Credentials::new(mail.smtp_username.clone(), mail.smtp_password.0.clone()));
         }
         Ok(Mailer::Smtp(builder.build()))
     }

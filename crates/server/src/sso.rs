@@ -19,7 +19,7 @@ fn provider(sso: &SsoConfig) -> anyhow::Result<SsoProvider> {
         SsoAlgorithm::Eddsa => Algorithm::EdDSA,
     };
     let keys = if sso.algorithm == SsoAlgorithm::Hs256 {
-        SsoKeys::Single(DecodingKey::from_secret(sso.shared_secret.as_bytes()))
+        SsoKeys::Single(DecodingKey::from_secret(sso.shared_secret.0.as_bytes()))
     } else if sso.jwks_file.as_os_str().is_empty() {
         let pem = std::fs::read(&sso.public_key_file).with_context(|| format!("cannot read {}", sso.public_key_file.display()))?;
         let key = match sso.algorithm {

@@ -58,6 +58,7 @@ impl CredentialStore for DataStore {
     async fn confirm_totp(
         &self,
         user: UserId,
+        secret: &Sealed<Vec<u8>>,
         step: i64,
         at: Timestamp,
         recovery_codes: &[TokenHash],
@@ -66,11 +67,12 @@ impl CredentialStore for DataStore {
         let mut tx = self.write.begin().await?;
         let confirmed = sqlx::query(
             "UPDATE totp_credentials SET confirmed_at = $3, last_step = $2 \
-             WHERE user_id = $1 AND confirmed_at IS NULL AND last_step < $2",
+             WHERE user_id = $1 AND confirmed_at IS NULL AND last_step < $2 AND secret_sealed = $4",
         )
         .bind(user.to_string())
         .bind(step)
         .bind(at.as_millis())
+        .bind(secret.as_bytes())
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -119,6 +121,14 @@ impl CredentialStore for DataStore {
     }
 
     async fn insert_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        if let Some(user) = challenge.user_id {
+            sqlx::query("DELETE FROM auth_challenges WHERE user_id = $1 AND kind = $2")
+                .bind(user.to_string())
+                .bind(challenge.kind.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query(
             "INSERT INTO auth_challenges (challenge_hash, kind, user_id, state, failures, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -128,18 +138,29 @@ impl CredentialStore for DataStore {
         .bind(challenge.state.as_deref())
         .bind(i64::from(challenge.failures))
         .bind(challenge.expires_at.as_millis())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    async fn challenge(&self, hash: &TokenHash, kind: ChallengeKind) -> Result<Option<ChallengeRecord>, StoreError> {
+    async fn reserve_challenge_attempt(
+        &self,
+        hash: &TokenHash,
+        kind: ChallengeKind,
+        max_attempts: u32,
+        now: Timestamp,
+    ) -> Result<Option<ChallengeRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT challenge_hash, user_id, state, failures, expires_at FROM auth_challenges WHERE challenge_hash = $1 AND kind = $2",
+            "UPDATE auth_challenges SET failures = failures + 1 \
+             WHERE challenge_hash = $1 AND kind = $2 AND failures < $3 AND expires_at > $4 \
+             RETURNING challenge_hash, user_id, state, failures, expires_at",
         )
         .bind(hash.0.as_slice())
         .bind(kind.as_str())
-        .fetch_optional(&self.read)
+        .bind(i64::from(max_attempts))
+        .bind(now.as_millis())
+        .fetch_optional(&self.write)
         .await?;
         row.map(|row| challenge_from_row(&row, kind)).transpose()
     }
@@ -154,16 +175,6 @@ impl CredentialStore for DataStore {
         .fetch_optional(&self.write)
         .await?;
         row.map(|row| challenge_from_row(&row, kind)).transpose()
-    }
-
-    async fn count_challenge_failure(&self, hash: &TokenHash) -> Result<u32, StoreError> {
-        let count: Option<i64> =
-            sqlx::query_scalar("UPDATE auth_challenges SET failures = failures + 1 WHERE challenge_hash = $1 RETURNING failures")
-                .bind(hash.0.as_slice())
-                .fetch_optional(&self.write)
-                .await?;
-        // A challenge already gone counts as exhausted.
-        count.map_or(Ok(u32::MAX), |count| u32::try_from(count).map_err(|_| StoreError::Corrupt("auth_challenges.failures")))
     }
 
     async fn insert_passkey(&self, passkey: &PasskeyRecord, notice: &SecurityNotice) -> Result<(), StoreError> {

@@ -78,11 +78,12 @@ pub trait CredentialStore: Send + Sync {
     /// Accepts a code of time step `step` once: false if that step (or a later one) was used.
     async fn use_totp_step(&self, user: UserId, step: i64) -> Result<bool, StoreError>;
     /// Confirms the TOTP credential with the step of a valid code and installs fresh recovery
-    /// codes, with the notice, in one transaction; false if it was not pending or the step
-    /// was used.
+    /// codes, with the notice, in one transaction; false if it was not pending, the step was
+    /// used, or the pending secret is no longer the one the code was checked against.
     async fn confirm_totp(
         &self,
         user: UserId,
+        secret: &Sealed<Vec<u8>>,
         step: i64,
         at: Timestamp,
         recovery_codes: &[TokenHash],
@@ -95,14 +96,21 @@ pub trait CredentialStore: Send + Sync {
     /// How many recovery codes the user has left.
     async fn recovery_codes_left(&self, user: UserId) -> Result<u32, StoreError>;
 
-    /// Stores a challenge.
+    /// Stores a challenge. A challenge naming a user replaces that user's earlier ones of the
+    /// same kind, so a user has one live login challenge (and one registration) at a time.
     async fn insert_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError>;
-    /// The challenge of this kind with this hash.
-    async fn challenge(&self, hash: &TokenHash, kind: ChallengeKind) -> Result<Option<ChallengeRecord>, StoreError>;
+    /// Counts one answer to the challenge before it is checked, and returns the challenge, if
+    /// it is still live at `now` and has had fewer than `max_attempts` answers: racing answers
+    /// cannot exceed the budget.
+    async fn reserve_challenge_attempt(
+        &self,
+        hash: &TokenHash,
+        kind: ChallengeKind,
+        max_attempts: u32,
+        now: Timestamp,
+    ) -> Result<Option<ChallengeRecord>, StoreError>;
     /// Removes and returns the challenge: a challenge is answered once.
     async fn take_challenge(&self, hash: &TokenHash, kind: ChallengeKind) -> Result<Option<ChallengeRecord>, StoreError>;
-    /// Counts a wrong answer to a challenge; returns the count so far.
-    async fn count_challenge_failure(&self, hash: &TokenHash) -> Result<u32, StoreError>;
 
     /// Stores a passkey, with its notice.
     async fn insert_passkey(&self, passkey: &PasskeyRecord, notice: &SecurityNotice) -> Result<(), StoreError>;

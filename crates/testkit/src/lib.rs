@@ -55,6 +55,8 @@ pub struct TestUser {
     pub email: String,
     /// Their session token.
     pub token: String,
+    /// The device token their login returned (a known device at later logins).
+    pub device_token: String,
     /// A client sending that token.
     pub client: Client,
 }
@@ -140,8 +142,9 @@ impl TestApp {
             .expect("sign-up");
         let session = self.client.create_session(&handle, PASSWORD).await.expect("login");
         let token = session.token.expect("a bearer session has a token");
+        let device_token = session.device_token.expect("every login returns a device token");
         let client = self.client.authenticated(&token);
-        TestUser { id: account.id, handle, email, token, client }
+        TestUser { id: account.id, handle, email, token, device_token, client }
     }
 
     /// Stops the server gracefully and waits for it.

@@ -119,6 +119,7 @@ async fn get_mfa_status(State(state): State<AppState>, AuthSession(session): Aut
 #[utoipa::path(post, path = "/v1/me/mfa/totp", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 201, body = TotpEnrolmentResponse),
+        (status = 403, description = "The session's login is older than ten minutes (`reauthentication_required`): log in again", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 409, description = "TOTP is already on (`mfa_already_enabled`)", body = parley_api::Problem, content_type = "application/problem+json"),
         AuthErrors, ServerErrors,
     ))]
@@ -133,6 +134,7 @@ async fn start_totp(State(state): State<AppState>, AuthSession(session): AuthSes
     responses(
         (status = 200, body = RecoveryCodesResponse),
         (status = 403, description = "The code is wrong or already used (`invalid_code`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes; retry after `Retry-After` seconds", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 409, description = "No enrolment is waiting (`mfa_not_enabled`)", body = parley_api::Problem, content_type = "application/problem+json"),
         AuthErrors, BodyErrors, ServerErrors,
     ))]
@@ -150,7 +152,8 @@ async fn confirm_totp(
 #[utoipa::path(post, path = "/v1/me/mfa/totp/disable", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = TotpCodeRequest,
     responses(
         (status = 204, description = "TOTP is off; the recovery codes are void"),
-        (status = 403, description = "The code is wrong or already used, or TOTP is not on (`invalid_code`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes; retry after `Retry-After` seconds", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The code is wrong or already used, or TOTP is not on (`invalid_code`), or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
         AuthErrors, BodyErrors, ServerErrors,
     ))]
 async fn disable_totp(

@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// `POST /v1/me/passkeys/registration`: start registering a passkey (a discoverable credential
 /// with user verification).
 #[utoipa::path(post, path = "/v1/me/passkeys/registration", tag = "passkeys", security(("bearer" = []), ("session_cookie" = [])),
-    responses((status = 201, body = PasskeyCeremonyResponse), AuthErrors, ServerErrors))]
+    responses((status = 201, body = PasskeyCeremonyResponse), (status = 403, description = "The session's login is older than ten minutes (`reauthentication_required`): log in again", body = parley_api::Problem, content_type = "application/problem+json"), AuthErrors, ServerErrors))]
 async fn start_registration(
     State(state): State<AppState>,
     AuthSession(session): AuthSession,
@@ -70,6 +70,7 @@ async fn list_passkeys(State(state): State<AppState>, AuthSession(session): Auth
     params(("id" = uuid::Uuid, Path, description = "The passkey's id")),
     responses(
         (status = 204, description = "Removed"),
+        (status = 403, description = "The session's login is older than ten minutes (`reauthentication_required`): log in again", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 404, description = "You have no passkey with that id", body = parley_api::Problem, content_type = "application/problem+json"),
         AuthErrors, ServerErrors,
     ))]

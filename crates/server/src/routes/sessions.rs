@@ -80,7 +80,7 @@ async fn create_session(
     responses(
         (status = 201, description = "Logged in", body = SessionResponse),
         (status = 401, description = "The challenge is unknown, expired, used up or already answered (`challenge_invalid`): log in again", body = parley_api::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The code or passkey did not prove the factor (`invalid_code`); five wrong answers withdraw the challenge", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The code or passkey did not prove the factor (`invalid_code`); the fifth answer withdraws the challenge", body = parley_api::Problem, content_type = "application/problem+json"),
         BodyErrors, RateErrors, ServerErrors,
     ))]
 async fn complete_second_factor(
@@ -168,6 +168,7 @@ pub(super) fn session_created(issued: IssuedSession) -> Response {
     let body = SessionResponse {
         token: (!cookie).then(|| token.clone()),
         csrf_token: issued.csrf_token,
+        device_token: Some(issued.device_token.into_inner()),
         session_id: issued.session.session_id().as_uuid(),
         expires_at: wire::time(issued.session.expires_at()),
     };

@@ -29,7 +29,7 @@ async fn chat(app: &TestApp) -> Chat {
     send(&seller, conversation.id, second).await;
     // Account-security data is personal too: a device label, the network, a TOTP secret.
     let device = format!("DEVICECANARY{}", Uuid::new_v4().simple());
-    let options = SessionOptions { device_label: Some(device.clone()), cookie: false };
+    let options = SessionOptions { device_label: Some(device.clone()), ..SessionOptions::default() };
     let login = CreateSessionRequest { login: buyer.handle.clone(), password: parley_testkit::PASSWORD.into(), session: options };
     app.client.create_session_with(&login).await.unwrap();
     let totp_secret = seller.client.start_totp().await.unwrap().secret;

@@ -17,7 +17,7 @@ fn login(user: &TestUser, password: &str, device: Option<&str>) -> CreateSession
     CreateSessionRequest {
         login: user.handle.clone(),
         password: password.to_owned(),
-        session: SessionOptions { device_label: device.map(str::to_owned), cookie: false },
+        session: SessionOptions { device_label: device.map(str::to_owned), ..SessionOptions::default() },
     }
 }
 
@@ -232,16 +232,37 @@ async fn repeated_failures_lock_the_account_but_not_its_owner_on_a_known_device(
         let wrong = app.client.create_session_with(&login(&user, "wrong password!", Some("attacker"))).await;
         assert_problem(wrong, 401, ProblemCode::InvalidCredentials);
     }
-    // Locked: even the right password fails from a new device, with the same answer.
+    // Locked: even the right password fails without a device token, with the same answer,
+    // whatever the caller claims to be (the owner's label and network prove nothing).
     let right_from_attacker = app.client.create_session_with(&login(&user, PASSWORD, Some("attacker"))).await;
     assert_problem(right_from_attacker, 401, ProblemCode::InvalidCredentials);
-    // The owner, on the device they signed up from, is not locked out.
-    app.client.create_session(&user.handle, PASSWORD).await.unwrap();
+    assert_problem(app.client.create_session(&user.handle, PASSWORD).await, 401, ProblemCode::InvalidCredentials);
+    let mut forged = login(&user, PASSWORD, None);
+    forged.session.device_token = Some("prly_d_forged".into());
+    assert_problem(app.client.create_session_with(&forged).await, 401, ProblemCode::InvalidCredentials);
+    // The owner, on a device an earlier login of theirs received a token on, is not locked out.
+    let mut owner = login(&user, PASSWORD, None);
+    owner.session.device_token = Some(user.device_token.clone());
+    let session = app.client.create_session_with(&owner).await.unwrap();
+    assert_eq!(session.device_token.as_deref(), Some(user.device_token.as_str()), "a known device keeps its token");
     let mail = app.wait_for_mail(&user.email, "Repeated failed logins").await;
-    assert!(mail.contains("attacker"));
+    assert!(!mail.contains("attacker") && mail.contains("127.0.0.0/24"), "the lock mail names the network, not the attacker's own label");
     let events: Vec<String> = user.client.security_events().await.unwrap().events.into_iter().map(|e| e.kind).collect();
     assert_eq!(events.iter().filter(|k| *k == "login_failed").count(), 5, "a locked account's attempts are not counted: {events:?}");
     assert_eq!(events.iter().filter(|k| *k == "account_locked").count(), 1);
+}
+
+#[tokio::test]
+async fn another_users_device_token_is_no_key_to_a_locked_account() {
+    let app = TestApp::spawn().await;
+    let user = app.user("target").await;
+    let other = app.user("neighbour").await;
+    for _ in 0..5 {
+        assert_problem(app.client.create_session_with(&login(&user, "wrong password!", None)).await, 401, ProblemCode::InvalidCredentials);
+    }
+    let mut borrowed = login(&user, PASSWORD, None);
+    borrowed.session.device_token = Some(other.device_token.clone());
+    assert_problem(app.client.create_session_with(&borrowed).await, 401, ProblemCode::InvalidCredentials);
 }
 
 #[tokio::test]
@@ -310,4 +331,53 @@ async fn security_events_are_kept_for_the_retention_period() {
     assert_eq!(app.core.purge_security_events().await.unwrap(), 2, "the sign-up and the first login");
     let kinds: Vec<String> = fresh_client.security_events().await.unwrap().events.into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds, ["login_succeeded"]);
+}
+
+#[tokio::test]
+async fn credential_changes_need_a_recent_login() {
+    let app = TestApp::spawn().await;
+    let user = app.user("stale").await;
+    app.clock.advance(Duration::from_secs(11 * 60));
+    assert_problem(user.client.start_totp().await, 403, ProblemCode::ReauthenticationRequired);
+    assert_problem(user.client.start_passkey_registration().await, 403, ProblemCode::ReauthenticationRequired);
+    // Logging in again makes a fresh session that may.
+    let fresh = app.client.create_session(&user.handle, PASSWORD).await.unwrap();
+    app.client.authenticated(fresh.token.as_deref().unwrap()).start_totp().await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_codes_back_off_per_user() {
+    let app = TestApp::spawn().await;
+    let user = app.user("guesser").await;
+    user.client.start_totp().await.unwrap();
+    for guess in ["000000", "111111", "222222", "333333", "444444"] {
+        assert_problem(user.client.confirm_totp(guess).await, 403, ProblemCode::InvalidCode);
+    }
+    assert_problem(user.client.confirm_totp("555555").await, 429, ProblemCode::RateLimited);
+    // The current password cannot be guessed through a session either.
+    assert_problem(user.client.change_password("not it", "a brand new passphrase").await, 429, ProblemCode::RateLimited);
+}
+
+#[tokio::test]
+async fn racing_answers_cannot_exceed_a_challenges_budget() {
+    let app = TestApp::spawn().await;
+    let user = app.user("racer").await;
+    enrol_totp(&app, &user).await;
+    let challenge = challenge(&app, &user).await;
+    let guesses: Vec<_> = (0..8)
+        .map(|n| {
+            let client = app.client.clone();
+            let request = answer(&challenge, totp(format!("{n:06}")));
+            tokio::spawn(async move { client.complete_second_factor(&request).await })
+        })
+        .collect();
+    let mut checked = 0;
+    for guess in guesses {
+        match guess.await.unwrap().unwrap_err().problem().map(|p| p.code) {
+            Some(ProblemCode::InvalidCode) => checked += 1,
+            Some(ProblemCode::ChallengeInvalid | ProblemCode::RateLimited) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(checked <= 5, "{checked} answers were checked");
 }

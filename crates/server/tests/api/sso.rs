@@ -28,7 +28,7 @@ fn integration(name: &str, algorithm: SsoAlgorithm) -> SsoConfig {
         issuer: ISSUER.into(),
         audience: "parley".into(),
         algorithm,
-        shared_secret: String::new(),
+        shared_secret: parley_server::config::ConfigSecret::default(),
         public_key_file: std::path::PathBuf::new(),
         jwks_file: std::path::PathBuf::new(),
     }

@@ -16,8 +16,9 @@ async fn totp_is_pending_then_confirmed_and_each_step_is_used_once() {
         assert!(!backend.store.use_totp_step(alice, 10).await.unwrap(), "not a factor before confirmation");
         let codes = [TokenHash([1; 32]), TokenHash([2; 32])];
         let enabled = notice(alice, SecurityEventKind::MfaEnabled, 3, true);
-        assert!(backend.store.confirm_totp(alice, 10, at(3), &codes, &enabled).await.unwrap());
-        assert!(!backend.store.confirm_totp(alice, 11, at(3), &codes, &enabled).await.unwrap(), "already confirmed");
+        assert!(!backend.store.confirm_totp(alice, &secret(1), 10, at(3), &codes, &enabled).await.unwrap(), "a replaced secret");
+        assert!(backend.store.confirm_totp(alice, &secret(2), 10, at(3), &codes, &enabled).await.unwrap());
+        assert!(!backend.store.confirm_totp(alice, &secret(2), 11, at(3), &codes, &enabled).await.unwrap(), "already confirmed");
         assert!(!backend.store.put_totp(alice, &secret(3), at(4)).await.unwrap(), "a confirmed secret is not replaced");
         let stored = backend.store.totp_of(alice).await.unwrap().unwrap();
         assert_eq!((stored.secret, stored.confirmed_at, stored.last_step), (secret(2), Some(at(3)), 10));
@@ -38,7 +39,7 @@ async fn totp_is_pending_then_confirmed_and_each_step_is_used_once() {
 }
 
 #[tokio::test]
-async fn challenges_count_failures_and_are_taken_once() {
+async fn challenges_have_an_attempt_budget_and_are_taken_once() {
     on_both_backends("credentials_challenges", |backend| async move {
         let alice = user(&backend, "alice").await;
         let hash = TokenHash([5; 32]);
@@ -51,19 +52,30 @@ async fn challenges_count_failures_and_are_taken_once() {
             expires_at: at(1_000),
         };
         backend.store.insert_challenge(&record).await.unwrap();
-        assert!(backend.store.challenge(&hash, ChallengeKind::PasskeyLogin).await.unwrap().is_none(), "kinds do not mix");
-        assert_eq!(backend.store.challenge(&hash, ChallengeKind::MfaLogin).await.unwrap(), Some(record.clone()));
-        assert_eq!(backend.store.count_challenge_failure(&hash).await.unwrap(), 1);
-        assert_eq!(backend.store.count_challenge_failure(&hash).await.unwrap(), 2);
+        let reserve = |kind, now| backend.store.reserve_challenge_attempt(&hash, kind, 3, at(now));
+        assert!(reserve(ChallengeKind::PasskeyLogin, 0).await.unwrap().is_none(), "kinds do not mix");
+        assert!(reserve(ChallengeKind::MfaLogin, 1_000).await.unwrap().is_none(), "expired");
+        for attempt in 1..=3 {
+            let reserved = reserve(ChallengeKind::MfaLogin, 0).await.unwrap().unwrap();
+            assert_eq!((reserved.failures, reserved.user_id, reserved.state.clone()), (attempt, Some(alice), record.state.clone()));
+        }
+        assert!(reserve(ChallengeKind::MfaLogin, 0).await.unwrap().is_none(), "the budget is spent");
         let taken = backend.store.take_challenge(&hash, ChallengeKind::MfaLogin).await.unwrap().unwrap();
-        assert_eq!(taken.failures, 2);
+        assert_eq!(taken.failures, 3);
         assert!(backend.store.take_challenge(&hash, ChallengeKind::MfaLogin).await.unwrap().is_none());
-        assert_eq!(backend.store.count_challenge_failure(&hash).await.unwrap(), u32::MAX, "a gone challenge is exhausted");
 
-        let expiring = ChallengeRecord { hash: TokenHash([6; 32]), expires_at: at(50), ..record };
+        // A new login challenge replaces the user's earlier one.
+        let first = ChallengeRecord { hash: TokenHash([6; 32]), ..record.clone() };
+        let second = ChallengeRecord { hash: TokenHash([7; 32]), ..record.clone() };
+        backend.store.insert_challenge(&first).await.unwrap();
+        backend.store.insert_challenge(&second).await.unwrap();
+        assert!(backend.store.take_challenge(&first.hash, ChallengeKind::MfaLogin).await.unwrap().is_none());
+        assert!(backend.store.take_challenge(&second.hash, ChallengeKind::MfaLogin).await.unwrap().is_some());
+
+        let expiring = ChallengeRecord { hash: TokenHash([8; 32]), expires_at: at(50), user_id: None, ..record };
         backend.store.insert_challenge(&expiring).await.unwrap();
         backend.store.purge_expired_sessions(at(100), at(0)).await.unwrap();
-        assert!(backend.store.challenge(&expiring.hash, ChallengeKind::MfaLogin).await.unwrap().is_none());
+        assert!(backend.store.take_challenge(&expiring.hash, ChallengeKind::MfaLogin).await.unwrap().is_none());
     })
     .await;
 }
