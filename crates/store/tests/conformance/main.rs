@@ -15,6 +15,7 @@ mod keys;
 mod messages;
 mod notices;
 mod sessions;
+mod upgrade;
 mod users;
 
 use std::future::Future;
