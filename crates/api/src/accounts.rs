@@ -148,3 +148,20 @@ impl fmt::Debug for StreamTicketResponse {
         f.debug_struct("StreamTicketResponse").field("ticket", &Redacted).finish_non_exhaustive()
     }
 }
+
+/// `DELETE /v1/me`: erase your account.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseAccountRequest {
+    /// Your password (required when the account has one; an account made by marketplace
+    /// single sign-on needs a login from the last ten minutes instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Password, max_length = 1024)]
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for EraseAccountRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EraseAccountRequest").finish_non_exhaustive()
+    }
+}

@@ -189,6 +189,12 @@ impl Client {
         self.call_empty(Method::DELETE, &format!("/v1/sessions/{id}")).await
     }
 
+    /// `DELETE /v1/me`.
+    pub async fn erase_account(&self, password: Option<&str>) -> Result<(), ClientError> {
+        let request = crate::accounts::EraseAccountRequest { password: password.map(str::to_owned) };
+        self.call_status(Method::DELETE, "/v1/me", Some(&request)).await.map(|_| ())
+    }
+
     /// `PUT /v1/me/password`.
     pub async fn change_password(&self, current: &str, new: &str) -> Result<(), ClientError> {
         let request = ChangePasswordRequest { current_password: current.to_owned(), new_password: new.to_owned() };

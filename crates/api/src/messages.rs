@@ -49,8 +49,9 @@ pub struct MessageResponse {
     pub mine: bool,
     /// The author's idempotency key.
     pub client_msg_id: String,
-    /// The text.
-    pub body: String,
+    /// The text; `null` when the message was deleted or can no longer be read (its author
+    /// erased their account): show "message deleted".
+    pub body: Option<String>,
     /// When the server accepted it.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -62,7 +63,7 @@ impl fmt::Debug for MessageResponse {
             .field("id", &self.id)
             .field("conversation_id", &self.conversation_id)
             .field("seq", &self.seq)
-            .field("body_bytes", &self.body.len())
+            .field("body_bytes", &self.body.as_ref().map(String::len))
             .finish_non_exhaustive()
     }
 }

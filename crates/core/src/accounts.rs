@@ -1,6 +1,6 @@
 //! Sign-up and the user's own profile.
 
-use parley_domain::{ClientContext, EmailAddress, Handle, KeyScope, NewPassword, Sealed, SecurityEventKind, Timestamp, UserId};
+use parley_domain::{ClientContext, EmailAddress, Handle, KeyScope, NewPassword, Sealed, Secret, SecurityEventKind, Timestamp, UserId};
 use parley_store::NewUser;
 use uuid::Uuid;
 
@@ -96,5 +96,37 @@ impl Parley {
             None => None,
         };
         Ok(Profile { account: Account { id: user.id, handle: user.handle, created_at: user.created_at }, email })
+    }
+
+    /// Erases the caller's account for good: checks the password (or, for an account without
+    /// one, a login from the last ten minutes), destroys the user's data keys first (their
+    /// profile key and their message key in every conversation, so every copy of the
+    /// ciphertext, backups included, is unreadable), then the rows: sessions end at once,
+    /// credentials, events and mail go, their messages stay as bodiless placeholders, and the
+    /// account becomes a tombstone with a meaningless handle. Erasing twice finds no session.
+    pub async fn erase_account(&self, session: &Session, password: Option<Secret<String>>) -> Result<(), CoreError> {
+        let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
+        match (user.password_hash.clone(), password) {
+            (Some(hash), Some(password)) => {
+                self.check_code_budget(user.id)?;
+                if !self.hash_work(move |hasher| hasher.verify(password.expose(), &hash)).await? {
+                    return Err(self.wrong_password(user.id));
+                }
+            }
+            (Some(_), None) => return Err(CoreError::InvalidCredentials),
+            (None, _) => self.require_fresh(session)?,
+        }
+        let now = self.clock.now();
+        for conversation in self.store.conversation_ids_of(user.id).await? {
+            self.keys.destroy(&KeyScope::MessageAuthor { conversation, author: user.id }).await?;
+        }
+        self.keys.destroy(&KeyScope::UserProfile(user.id)).await?;
+        let tombstone = Handle::tombstone(&Uuid::new_v4().simple().to_string()[..12]);
+        let ended = self.store.erase_user(user.id, &tombstone, now).await?;
+        for id in ended {
+            self.session_ended(user.id, id);
+        }
+        tracing::info!(user_id = %user.id, "account erased");
+        Ok(())
     }
 }

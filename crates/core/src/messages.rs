@@ -79,7 +79,7 @@ impl Parley {
             Inserted::New(record) => {
                 let parties = participant.record().conversation.parties();
                 self.events.publish(Event::MessageAppended { recipients: parties, conversation, seq: record.seq });
-                Ok(Inserted::New(view(participant, record, body)))
+                Ok(Inserted::New(view(participant, record, Some(body))))
             }
             Inserted::Existing(record) => self.replayed(participant, record, &body).await,
         }
@@ -103,14 +103,16 @@ impl Parley {
                 }
             }
         }
-        let mut keys: HashMap<UserId, Dek> = HashMap::new();
+        // An author's key is gone after their erasure (or a retention run): their messages stay
+        // as placeholders without a body.
+        let mut keys: HashMap<UserId, Option<Dek>> = HashMap::new();
         let mut items = Vec::with_capacity(records.len());
         for record in records {
             let dek = match keys.entry(record.author) {
                 Entry::Occupied(entry) => entry.into_mut(),
                 Entry::Vacant(entry) => entry.insert(self.message_key(participant, record.author).await?),
             };
-            let body = open_body(dek, &record)?;
+            let body = dek.as_ref().and_then(|dek| readable_body(dek, &record));
             items.push(view(participant, record, body));
         }
         Ok(MessagePage { items, has_more })
@@ -118,20 +120,21 @@ impl Parley {
 
     async fn replayed(&self, participant: &Participant, record: MessageRecord, body: &MessageBody) -> Result<Sent, CoreError> {
         let dek = self.message_key(participant, record.author).await?;
-        let stored = open_body(&dek, &record)?;
-        if &stored != body {
+        let stored = dek.as_ref().and_then(|dek| readable_body(dek, &record));
+        if stored.as_ref() != Some(body) {
             return Err(CoreError::ClientMsgIdReused);
         }
         Ok(Inserted::Existing(view(participant, record, stored)))
     }
 
-    async fn message_key(&self, participant: &Participant, author: UserId) -> Result<Dek, CoreError> {
+    /// The author's message key in the conversation, if it still exists.
+    async fn message_key(&self, participant: &Participant, author: UserId) -> Result<Option<Dek>, CoreError> {
         let scope = KeyScope::MessageAuthor { conversation: participant.conversation_id(), author };
-        self.keys.existing_dek(&scope).await?.ok_or_else(|| CoreError::Internal("message key missing".into()))
+        self.keys.existing_dek(&scope).await
     }
 }
 
-fn view(participant: &Participant, record: MessageRecord, body: MessageBody) -> MessageView {
+fn view(participant: &Participant, record: MessageRecord, body: Option<MessageBody>) -> MessageView {
     let viewer = participant.session().user_id();
     let conversation = &participant.record().conversation;
     let author_handle = match conversation.role_of(record.author) {
@@ -153,8 +156,16 @@ fn view(participant: &Participant, record: MessageRecord, body: MessageBody) -> 
     }
 }
 
-fn open_body(dek: &Dek, record: &MessageRecord) -> Result<MessageBody, CoreError> {
-    let plain = dek.open(record.body.as_bytes(), &KeyRing::body_aad(&record.id))?;
-    let text = String::from_utf8(plain).map_err(|e| CoreError::Internal(Box::new(e)))?;
-    Ok(MessageBody::from_trusted(text))
+/// The body, if it can be read: an emptied (deleted) body has none, and a ciphertext that does
+/// not authenticate (tampering, a row moved) is shown as a placeholder, never as text, and
+/// logged.
+fn readable_body(dek: &Dek, record: &MessageRecord) -> Option<MessageBody> {
+    if record.body.as_bytes().is_empty() {
+        return None;
+    }
+    if let Ok(Ok(text)) = dek.open(record.body.as_bytes(), &KeyRing::body_aad(&record.id)).map(String::from_utf8) {
+        return Some(MessageBody::from_trusted(text));
+    }
+    tracing::error!(message_id = %record.id, "a stored message failed its integrity check");
+    None
 }

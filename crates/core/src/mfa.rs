@@ -247,6 +247,12 @@ impl Parley {
         self.code_backoff.check(&user, self.clock.now()).map_err(|retry_after| CoreError::RateLimited { retry_after })
     }
 
+    /// Counts a wrong current password (given through a session) against the user.
+    pub(crate) fn wrong_password(&self, user: UserId) -> CoreError {
+        self.code_backoff.record_failure(user, self.clock.now());
+        CoreError::InvalidCredentials
+    }
+
     /// Counts a wrong code against the user and answers the refusal.
     pub(crate) fn wrong_code(&self, user: UserId) -> CoreError {
         self.code_backoff.record_failure(user, self.clock.now());

@@ -41,6 +41,15 @@ pub struct Handle(String);
 pub struct HandleKey(String);
 
 impl Handle {
+    /// Handles of erased accounts start with this; nobody may choose one.
+    pub const TOMBSTONE_PREFIX: &'static str = "deleted-user-";
+
+    /// The handle of an erased account, from random text: says what happened and nothing about
+    /// who it was.
+    pub fn tombstone(random: &str) -> Self {
+        Self(format!("{}{random}", Self::TOMBSTONE_PREFIX))
+    }
+
     /// Shortest allowed handle, in characters.
     pub const MIN_LEN: usize = 3;
     /// Longest allowed handle, in characters.
@@ -65,7 +74,8 @@ impl Handle {
         if !bytes[0].is_ascii_alphanumeric() || !bytes[bytes.len() - 1].is_ascii_alphanumeric() {
             return reject("must_start_and_end_alphanumeric");
         }
-        if RESERVED_HANDLES.contains(&handle.to_ascii_lowercase().as_str()) {
+        let lowered = handle.to_ascii_lowercase();
+        if RESERVED_HANDLES.contains(&lowered.as_str()) || lowered.starts_with(Self::TOMBSTONE_PREFIX) {
             return reject("reserved");
         }
         Ok(Self(handle.to_owned()))
@@ -270,6 +280,7 @@ mod tests {
             ("_alice", Err("must_start_and_end_alphanumeric")),
             ("alice-", Err("must_start_and_end_alphanumeric")),
             ("Admin", Err("reserved")),
+            ("Deleted-User-1234", Err("reserved")),
         ];
         for (input, expected) in cases {
             let got = Handle::parse(input).map(|h| h.as_str().to_owned()).map_err(|e| e.reason);

@@ -105,8 +105,9 @@ pub struct Message {
     pub author: UserId,
     /// The author's idempotency key.
     pub client_msg_id: ClientMsgId,
-    /// What it says.
-    pub body: MessageBody,
+    /// What it says; `None` once it is deleted or can no longer be read (its key destroyed
+    /// by an erasure or a retention run): the message stays as a numbered placeholder.
+    pub body: Option<MessageBody>,
     /// When the server accepted it.
     pub created_at: Timestamp,
 }

@@ -67,7 +67,7 @@ pub fn message(view: &MessageView) -> MessageResponse {
         author: Party { handle: view.author_handle.as_str().to_owned() },
         mine: view.mine,
         client_msg_id: message.client_msg_id.as_str().to_owned(),
-        body: message.body.expose().to_owned(),
+        body: message.body.as_ref().map(|body| body.expose().to_owned()),
         created_at: time(message.created_at),
     }
 }

@@ -137,6 +137,53 @@ impl UserStore for DataStore {
         Ok(ended)
     }
 
+    async fn conversation_ids_of(&self, user: UserId) -> Result<Vec<ConversationId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM conversations WHERE buyer_id = $1 OR seller_id = $1")
+            .bind(user.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        ids.iter()
+            .map(|id| Uuid::parse_str(id).map(ConversationId::from_uuid).map_err(|_| StoreError::Corrupt("conversations.id")))
+            .collect()
+    }
+
+    async fn erase_user(&self, user: UserId, tombstone: &Handle, at: Timestamp) -> Result<Vec<SessionId>, StoreError> {
+        let id = user.to_string();
+        let mut tx = self.write.begin().await?;
+        let ended: Vec<String> =
+            sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id").bind(&id).fetch_all(&mut *tx).await?;
+        for statement in [
+            "DELETE FROM security_events WHERE user_id = $1",
+            "DELETE FROM outbox WHERE user_id = $1",
+            "DELETE FROM known_devices WHERE user_id = $1",
+            "DELETE FROM totp_credentials WHERE user_id = $1",
+            "DELETE FROM recovery_codes WHERE user_id = $1",
+            "DELETE FROM passkeys WHERE user_id = $1",
+            "DELETE FROM auth_challenges WHERE user_id = $1",
+            "DELETE FROM external_identities WHERE user_id = $1",
+        ] {
+            sqlx::query(statement).bind(&id).execute(&mut *tx).await?;
+        }
+        sqlx::query("UPDATE messages SET body_sealed = $2, deleted_at = $3 WHERE author_id = $1 AND deleted_at IS NULL")
+            .bind(&id)
+            .bind(Vec::<u8>::new())
+            .bind(at.as_millis())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE users SET handle = $2, handle_key = $3, email_sealed = NULL, email_index = NULL, password_hash = NULL, \
+             failed_logins = 0, locked_until = NULL, erased_at = $4 WHERE id = $1",
+        )
+        .bind(&id)
+        .bind(tombstone.as_str())
+        .bind(tombstone.key().as_str())
+        .bind(at.as_millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        ended.iter().map(|id| Uuid::parse_str(id).map(SessionId::from_uuid).map_err(|_| StoreError::Corrupt("sessions.id"))).collect()
+    }
+
     async fn remember_device(&self, user: UserId, fingerprint: &BlindIndex, at: Timestamp) -> Result<bool, StoreError> {
         let mut tx = self.write.begin().await?;
         let inserted = sqlx::query(

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use parley_domain::page::{ConversationCursor, MessageWindow, PageLimit};
 use parley_domain::{
-    BlindIndex, ClientMsgId, Conversation, ConversationId, HandleKey, KeyScope, PasswordHash, Sealed, SessionId, Timestamp, TokenHash,
-    UserId, WrappedKey,
+    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, PasswordHash, Sealed, SessionId, Timestamp,
+    TokenHash, UserId, WrappedKey,
 };
 use uuid::Uuid;
 
@@ -43,6 +43,12 @@ pub trait UserStore: Send + Sync {
         keep: SessionId,
         notice: &SecurityNotice,
     ) -> Result<Vec<SessionId>, StoreError>;
+    /// The ids of every conversation the user is a party to (for destroying their keys).
+    async fn conversation_ids_of(&self, user: UserId) -> Result<Vec<ConversationId>, StoreError>;
+    /// Erases an account in one transaction: ends its sessions (returned), deletes its events,
+    /// mail, devices, credentials and identities, empties the bodies of its messages (left as
+    /// placeholders) and turns the row into a tombstone with `tombstone` as its handle.
+    async fn erase_user(&self, user: UserId, tombstone: &Handle, at: Timestamp) -> Result<Vec<SessionId>, StoreError>;
     /// Remembers that the user logged in from a device; says whether it was new.
     async fn remember_device(&self, user: UserId, fingerprint: &BlindIndex, at: Timestamp) -> Result<bool, StoreError>;
     /// Whether the user has logged in from this device before.

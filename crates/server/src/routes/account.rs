@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use parley_api::accounts::{AccountResponse, CreateAccountRequest, MeResponse};
+use parley_api::accounts::{AccountResponse, CreateAccountRequest, EraseAccountRequest, MeResponse};
 use parley_api::security::{
     ChangePasswordRequest, MfaStatusResponse, RecoveryCodesResponse, SecurityEventList, TotpCodeRequest, TotpEnrolmentResponse,
 };
@@ -22,7 +22,7 @@ use crate::wire;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_account))
-        .routes(routes!(get_me))
+        .routes(routes!(get_me, erase_me))
         .routes(routes!(change_password))
         .routes(routes!(list_security_events))
         .routes(routes!(get_mfa_status))
@@ -163,5 +163,25 @@ async fn disable_totp(
     Json(request): Json<TotpCodeRequest>,
 ) -> Result<StatusCode, ApiError> {
     state.core.disable_totp(&session, &Secret::new(request.code), &caller.context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /v1/me`: erase your account for good. Your data keys are destroyed first, so
+/// nothing you wrote can be read again from any copy of the database; your sessions end; your
+/// messages stay in your conversations as "message deleted" placeholders, under a handle that
+/// says "deleted user".
+#[utoipa::path(delete, path = "/v1/me", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = EraseAccountRequest,
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 401, description = "No valid session, or the password is wrong or missing (`invalid_credentials`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An account without a password needs a login from the last ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        BodyErrors, RateErrors, ServerErrors,
+    ))]
+async fn erase_me(
+    State(state): State<AppState>,
+    AuthSession(session): AuthSession,
+    Json(request): Json<EraseAccountRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.core.erase_account(&session, request.password.map(Secret::new)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

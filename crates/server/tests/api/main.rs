@@ -12,6 +12,7 @@
 mod accounts;
 mod at_rest;
 mod conversations;
+mod erasure;
 mod health;
 mod helpers;
 mod hostile;

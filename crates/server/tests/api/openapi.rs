@@ -11,6 +11,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/v1/openapi.json"),
     ("post", "/v1/accounts"),
     ("get", "/v1/me"),
+    ("delete", "/v1/me"),
     ("put", "/v1/me/password"),
     ("get", "/v1/me/security-events"),
     ("get", "/v1/me/mfa"),

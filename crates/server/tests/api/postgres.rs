@@ -31,7 +31,7 @@ async fn a_chat_works_end_to_end_on_postgres() {
     let (status, retried) = buyer.client.send_message(conversation.id, &request).await.unwrap();
     assert_eq!((status, retried.id), (200, sent.id));
     match tokio::time::timeout(std::time::Duration::from_secs(10), seller_stream.next_frame()).await.unwrap().unwrap() {
-        ServerFrame::Message { message } => assert_eq!((message.id, message.body.as_str()), (sent.id, "Still for sale?")),
+        ServerFrame::Message { message } => assert_eq!((message.id, message.body.as_deref().unwrap()), (sent.id, "Still for sale?")),
         other => panic!("{other:?}"),
     }
     let page = seller.client.list_messages(conversation.id, &ListMessagesQuery::default()).await.unwrap();
