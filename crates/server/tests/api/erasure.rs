@@ -37,7 +37,7 @@ async fn an_erased_account_is_gone_through_every_api_and_its_messages_become_pla
 
     // The other party keeps the conversation: the erased user is a "deleted user" whose
     // messages are placeholders; their own messages are intact.
-    let listed = seller.client.list_conversations(&Default::default()).await.unwrap();
+    let listed = seller.client.list_conversations(&parley_api::conversations::ListConversationsQuery::default()).await.unwrap();
     let other = &listed.items[0].other_party.handle;
     assert!(other.starts_with("deleted-user-") && !other.contains(&buyer.handle), "{other}");
     let page = seller.client.list_messages(conversation.id, &ListMessagesQuery::default()).await.unwrap();
