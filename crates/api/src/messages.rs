@@ -55,6 +55,11 @@ pub struct MessageResponse {
     /// When the server accepted it.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Only in the answer to a send: the personal data found in the text (`phone`, `email`,
+    /// `card`, `iban`, `address`), masked before storage unless the deployment only warns.
+    /// Suggest the end-to-end encrypted channel for such details.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pii: Vec<String>,
 }
 
 impl fmt::Debug for MessageResponse {

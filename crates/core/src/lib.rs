@@ -83,6 +83,37 @@ pub struct Settings {
     pub passkeys: PasskeySettings,
     /// Marketplace single sign-on integrations.
     pub sso: Vec<SsoProvider>,
+    /// Personal data in plaintext messages.
+    pub pii: PiiSettings,
+}
+
+/// What happens to personal data (phone numbers, emails, cards, IBANs, addresses) typed into a
+/// plaintext message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PiiSettings {
+    /// Mask, warn only, or nothing.
+    pub policy: PiiPolicy,
+    /// The countries whose national phone formats are recognised (numbers with `+` or `00`
+    /// are recognised everywhere).
+    pub phone_regions: Vec<parley_domain::pii::Country>,
+}
+
+/// The policy for personal data in plaintext messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PiiPolicy {
+    /// Replace it before storage; the raw value is never kept. The sender is told.
+    Mask,
+    /// Keep it, and tell the sender.
+    WarnOnly,
+    /// Do not look.
+    Off,
+}
+
+impl Default for PiiSettings {
+    fn default() -> Self {
+        use parley_domain::pii::Country;
+        Self { policy: PiiPolicy::Mask, phone_regions: vec![Country::US, Country::GB] }
+    }
 }
 
 impl Default for Settings {
@@ -100,6 +131,7 @@ impl Default for Settings {
             security_event_retention: Duration::from_secs(30 * 24 * 60 * 60),
             passkeys: PasskeySettings::default(),
             sso: Vec::new(),
+            pii: PiiSettings::default(),
         }
     }
 }

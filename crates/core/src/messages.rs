@@ -6,15 +6,16 @@ use std::collections::hash_map::Entry;
 
 use parley_crypto::Dek;
 use parley_domain::page::{MessageWindow, PageLimit};
+use parley_domain::pii::{self, PiiKind};
 use parley_domain::{ClientMsgId, Handle, KeyScope, Message, MessageBody, MessageId, Sealed, UserId};
 use parley_store::{Inserted, MessageRecord, NewMessage};
 use uuid::Uuid;
 
-use crate::Parley;
 use crate::conversations::Participant;
 use crate::error::CoreError;
 use crate::events::Event;
 use crate::keyring::KeyRing;
+use crate::{Parley, PiiPolicy};
 
 /// A message to send. Content: its `Debug` shows the body's length only.
 pub struct SendMessage {
@@ -39,6 +40,9 @@ pub struct MessageView {
     pub author_handle: Handle,
     /// Whether the viewer wrote it.
     pub mine: bool,
+    /// For the sender of a new message: the personal data found in it (masked, unless the
+    /// deployment only warns), so the client can suggest the end-to-end encrypted channel.
+    pub pii: Vec<PiiKind>,
 }
 
 /// The outcome of a send: a new message, or the one already sent under the same client id.
@@ -58,6 +62,7 @@ impl Parley {
     /// message and writes nothing; the same id with another body is refused.
     pub async fn send_message(&self, participant: &Participant, request: SendMessage) -> Result<Sent, CoreError> {
         let body = MessageBody::parse(&request.body, self.settings.message_max_chars)?;
+        let (body, pii) = self.screen_pii(body);
         let author = participant.session().user_id();
         let conversation = participant.conversation_id();
         if let Some(existing) = self.store.message_by_client_msg_id(conversation, author, &request.client_msg_id).await? {
@@ -79,7 +84,7 @@ impl Parley {
             Inserted::New(record) => {
                 let parties = participant.record().conversation.parties();
                 self.events.publish(Event::MessageAppended { recipients: parties, conversation, seq: record.seq });
-                Ok(Inserted::New(view(participant, record, Some(body))))
+                Ok(Inserted::New(MessageView { pii, ..view(participant, record, Some(body)) }))
             }
             Inserted::Existing(record) => self.replayed(participant, record, &body).await,
         }
@@ -127,6 +132,23 @@ impl Parley {
         Ok(Inserted::Existing(view(participant, record, stored)))
     }
 
+    /// Finds personal data in a body and, by policy, masks it before anything stores it.
+    fn screen_pii(&self, body: MessageBody) -> (MessageBody, Vec<PiiKind>) {
+        if self.settings.pii.policy == PiiPolicy::Off {
+            return (body, Vec::new());
+        }
+        let masked = pii::mask(body.expose(), &self.settings.pii.phone_regions);
+        if masked.found.is_empty() {
+            return (body, Vec::new());
+        }
+        tracing::info!(kinds = ?masked.found, "personal data found in a message");
+        match self.settings.pii.policy {
+            // Masking may lengthen a body a little past the limit; that bound is about input.
+            PiiPolicy::Mask => (MessageBody::from_trusted(masked.text), masked.found),
+            PiiPolicy::WarnOnly | PiiPolicy::Off => (body, masked.found),
+        }
+    }
+
     /// The author's message key in the conversation, if it still exists.
     async fn message_key(&self, participant: &Participant, author: UserId) -> Result<Option<Dek>, CoreError> {
         let scope = KeyScope::MessageAuthor { conversation: participant.conversation_id(), author };
@@ -142,6 +164,7 @@ fn view(participant: &Participant, record: MessageRecord, body: Option<MessageBo
         _ => participant.record().seller_handle.clone(),
     };
     MessageView {
+        pii: Vec::new(),
         mine: record.author == viewer,
         author_handle,
         message: Message {

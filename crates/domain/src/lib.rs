@@ -12,6 +12,7 @@ pub mod ids;
 pub mod keys;
 pub mod message;
 pub mod page;
+pub mod pii;
 pub mod rate;
 pub mod secret;
 pub mod security;

@@ -55,8 +55,40 @@ pub struct Config {
     pub security: SecurityConfig,
     /// Passkeys (WebAuthn).
     pub webauthn: WebauthnConfig,
+    /// Personal data in plaintext messages.
+    pub privacy: PrivacyConfig,
     /// Marketplace single sign-on integrations (`[[sso]]` tables; file only).
     pub sso: Vec<SsoConfig>,
+}
+
+/// Personal data typed into plaintext messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// `mask` (replace phone numbers, emails, cards, IBANs and addresses before storage),
+    /// `warn_only` (keep them, tell the sender) or `off`.
+    pub pii: PiiPolicyConfig,
+    /// Countries (ISO 3166 alpha-2) whose national phone formats are recognised.
+    pub phone_regions: Vec<String>,
+}
+
+/// The policy for personal data in plaintext messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PiiPolicyConfig {
+    /// Replace before storage.
+    #[default]
+    Mask,
+    /// Keep, and tell the sender.
+    WarnOnly,
+    /// Do not look.
+    Off,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self { pii: PiiPolicyConfig::Mask, phone_regions: vec!["US".to_owned(), "GB".to_owned()] }
+    }
 }
 
 /// One marketplace whose backend may sign users in with a short-lived JWT.
@@ -317,6 +349,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             security: SecurityConfig::default(),
             webauthn: WebauthnConfig::default(),
+            privacy: PrivacyConfig::default(),
             sso: Vec::new(),
         }
     }
@@ -514,6 +547,9 @@ impl Config {
         }
         self.validate_mail()?;
         self.validate_sso()?;
+        if let Some(bad) = self.privacy.phone_regions.iter().find(|r| r.parse::<parley_domain::pii::Country>().is_err()) {
+            return Err(ConfigError::Invalid { key: "privacy.phone_regions", message: format!("`{bad}` is not an ISO 3166 country code") });
+        }
         if self.webauthn.rp_id.is_empty() || self.webauthn.rp_id.parse::<std::net::IpAddr>().is_ok() {
             return invalid("webauthn.rp_id", "must be a domain name (passkeys do not work on IP addresses)");
         }

@@ -207,6 +207,15 @@ fn core_settings(config: &Config) -> Settings {
         password_params: PasswordParams::OWASP_MINIMUM,
         security_event_retention: Duration::from_secs(config.security.event_retention_days * 24 * 60 * 60),
         passkeys: parley_core::PasskeySettings { rp_id: config.webauthn.rp_id.clone(), origins: config.passkey_origins() },
+        pii: parley_core::PiiSettings {
+            policy: match config.privacy.pii {
+                config::PiiPolicyConfig::Mask => parley_core::PiiPolicy::Mask,
+                config::PiiPolicyConfig::WarnOnly => parley_core::PiiPolicy::WarnOnly,
+                config::PiiPolicyConfig::Off => parley_core::PiiPolicy::Off,
+            },
+            // Validated with the rest of the configuration.
+            phone_regions: config.privacy.phone_regions.iter().filter_map(|r| r.parse().ok()).collect(),
+        },
         ..Settings::default()
     }
 }

@@ -68,6 +68,7 @@ pub fn message(view: &MessageView) -> MessageResponse {
         mine: view.mine,
         client_msg_id: message.client_msg_id.as_str().to_owned(),
         body: message.body.as_ref().map(|body| body.expose().to_owned()),
+        pii: view.pii.iter().map(|kind| kind.as_str().to_owned()).collect(),
         created_at: time(message.created_at),
     }
 }

@@ -20,6 +20,7 @@ mod mail;
 mod messages;
 mod openapi;
 mod passkeys;
+mod pii;
 mod postgres;
 mod security;
 mod sessions;
