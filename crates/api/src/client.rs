@@ -195,6 +195,35 @@ impl Client {
         self.call_status(Method::DELETE, "/v1/me", Some(&request)).await.map(|_| ())
     }
 
+    /// `GET /v1/me/preferences`.
+    pub async fn preferences(&self) -> Result<crate::privacy::PreferencesBody, ClientError> {
+        self.call(Method::GET, "/v1/me/preferences", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `PUT /v1/me/preferences`.
+    pub async fn set_preferences(
+        &self,
+        preferences: &crate::privacy::PreferencesBody,
+    ) -> Result<crate::privacy::PreferencesBody, ClientError> {
+        self.call(Method::PUT, "/v1/me/preferences", Some(preferences)).await.map(|(_, body)| body)
+    }
+
+    /// `POST /v1/me/blocks`.
+    pub async fn block(&self, handle: &str) -> Result<(), ClientError> {
+        let request = crate::privacy::BlockRequest { handle: handle.to_owned() };
+        self.call_status(Method::POST, "/v1/me/blocks", Some(&request)).await.map(|_| ())
+    }
+
+    /// `DELETE /v1/me/blocks/{handle}`.
+    pub async fn unblock(&self, handle: &str) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/v1/me/blocks/{handle}")).await
+    }
+
+    /// `GET /v1/me/blocks`.
+    pub async fn blocks(&self) -> Result<crate::privacy::BlockList, ClientError> {
+        self.call(Method::GET, "/v1/me/blocks", None::<&()>).await.map(|(_, body)| body)
+    }
+
     /// `PUT /v1/me/password`.
     pub async fn change_password(&self, current: &str, new: &str) -> Result<(), ClientError> {
         let request = ChangePasswordRequest { current_password: current.to_owned(), new_password: new.to_owned() };

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod conversations;
 pub mod messages;
+pub mod privacy;
 pub mod problem;
 pub mod security;
 pub mod stream;

@@ -43,6 +43,8 @@ pub enum ProblemCode {
     PasskeyRejected,
     /// That passkey is registered already.
     PasskeyAlreadyRegistered,
+    /// The other party does not accept new conversations like this one.
+    ContactNotAllowed,
     /// Two-factor authentication is already on.
     MfaAlreadyEnabled,
     /// Two-factor authentication is not on (or no enrolment is waiting).
@@ -102,6 +104,7 @@ impl ProblemCode {
             ProblemCode::ReauthenticationRequired => "reauthentication_required",
             ProblemCode::PasskeyRejected => "passkey_rejected",
             ProblemCode::PasskeyAlreadyRegistered => "passkey_already_registered",
+            ProblemCode::ContactNotAllowed => "contact_not_allowed",
             ProblemCode::MfaAlreadyEnabled => "mfa_already_enabled",
             ProblemCode::MfaNotEnabled => "mfa_not_enabled",
             ProblemCode::CsrfFailed => "csrf_failed",
@@ -143,6 +146,7 @@ impl ProblemCode {
             ProblemCode::ReauthenticationRequired => "Log in again to change your credentials",
             ProblemCode::PasskeyRejected => "The passkey could not be verified",
             ProblemCode::PasskeyAlreadyRegistered => "That passkey is registered already",
+            ProblemCode::ContactNotAllowed => "This user does not accept new conversations like this one",
             ProblemCode::MfaAlreadyEnabled => "Two-factor authentication is already on",
             ProblemCode::MfaNotEnabled => "Two-factor authentication is not on",
             ProblemCode::CsrfFailed => "Missing or wrong CSRF token",

@@ -171,7 +171,8 @@ impl Parley {
         let has_email = user.email.is_some();
         let fingerprint = self.keys.device_fingerprint(user.id, &attempt.context);
         if self.store.remember_device(user.id, &fingerprint, now).await? {
-            let notice = self.notice(user.id, has_email, SecurityEventKind::NewDeviceLogin, &attempt.context).await?;
+            let wants_mail = self.store.preferences_of(user.id).await?.unwrap_or_default().new_device_mail;
+            let notice = self.notice(user.id, has_email && wants_mail, SecurityEventKind::NewDeviceLogin, &attempt.context).await?;
             self.store.record_notice(&notice).await?;
         }
         let notice = self.notice(user.id, has_email, SecurityEventKind::LoginSucceeded, &attempt.context).await?;

@@ -81,6 +81,21 @@ impl Parley {
             Role::Buyer => (session.user_id(), other.id),
             Role::Seller => (other.id, session.user_id()),
         };
+        if let Some(existing) = self.store.find_conversation(buyer, seller, request.listing.as_ref()).await? {
+            self.open_limiter.refund(&session.user_id());
+            return Ok(Inserted::Existing(view_of(&existing, request.my_role)));
+        }
+        // First contact follows the other party's policy. A block is not checked here: the
+        // conversation opens, and the blocker never sees it, so the blocked user learns nothing.
+        let their_role = match request.my_role {
+            Role::Buyer => Role::Seller,
+            Role::Seller => Role::Buyer,
+        };
+        let policy = self.store.preferences_of(other.id).await?.unwrap_or_default().contact_policy;
+        if !policy.allows(their_role, request.listing.is_some()) {
+            self.open_limiter.refund(&session.user_id());
+            return Err(CoreError::ContactNotAllowed);
+        }
         let conversation = Conversation {
             id: ConversationId::from_uuid(Uuid::now_v7()),
             buyer,
@@ -117,8 +132,16 @@ impl Parley {
             .last()
             .filter(|_| more)
             .map(|last| ConversationCursor { last_activity_at: last.conversation.last_activity_at, id: last.conversation.id });
-        let views =
-            records.iter().filter_map(|record| record.conversation.role_of(session.user_id()).map(|role| view_of(record, role))).collect();
+        // Conversations a blocked user opened after the block are not shown to the blocker.
+        let blocked = self.blocked_since(session.user_id()).await?;
+        let views = records
+            .iter()
+            .filter(|record| {
+                let other = record.conversation.parties().into_iter().find(|p| *p != session.user_id());
+                other.and_then(|o| blocked.get(&o)).is_none_or(|since| record.conversation.created_at < *since)
+            })
+            .filter_map(|record| record.conversation.role_of(session.user_id()).map(|role| view_of(record, role)))
+            .collect();
         Ok((views, next))
     }
 

@@ -13,6 +13,9 @@ pub enum CoreError {
     /// An input value broke a rule.
     #[error("invalid input: {0}")]
     Invalid(#[from] ValidationError),
+    /// The other party does not accept new conversations like this one (their contact policy).
+    #[error("contact not allowed")]
+    ContactNotAllowed,
     /// The handle belongs to another account.
     #[error("handle taken")]
     HandleTaken,

@@ -18,6 +18,7 @@ mod messages;
 mod mfa;
 mod notices;
 mod passkeys;
+mod preferences;
 mod sessions;
 mod sso;
 
@@ -45,6 +46,7 @@ pub use mfa::{
 };
 pub use notices::{MAX_EVENTS_LISTED, OutgoingMail, SecurityEventView};
 pub use passkeys::{PasskeyCeremony, PasskeySettings, PasskeyView};
+pub use preferences::BlockedUser;
 pub use sessions::SessionView;
 pub use sso::{SsoKeys, SsoProvider, SsoRefusal};
 

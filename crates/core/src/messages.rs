@@ -112,7 +112,12 @@ impl Parley {
         // as placeholders without a body.
         let mut keys: HashMap<UserId, Option<Dek>> = HashMap::new();
         let mut items = Vec::with_capacity(records.len());
+        // What a blocked user sent after the block is never shown to the blocker.
+        let blocked = self.blocked_since(participant.session().user_id()).await?;
         for record in records {
+            if blocked.get(&record.author).is_some_and(|since| record.created_at >= *since) {
+                continue;
+            }
             let dek = match keys.entry(record.author) {
                 Entry::Occupied(entry) => entry.into_mut(),
                 Entry::Vacant(entry) => entry.insert(self.message_key(participant, record.author).await?),

@@ -84,7 +84,8 @@ impl ApiError {
             | ProblemCode::CsrfFailed
             | ProblemCode::InvalidCode
             | ProblemCode::PasskeyRejected
-            | ProblemCode::ReauthenticationRequired => StatusCode::FORBIDDEN,
+            | ProblemCode::ReauthenticationRequired
+            | ProblemCode::ContactNotAllowed => StatusCode::FORBIDDEN,
             ProblemCode::NotFound | ProblemCode::SsoUnknownProvider => StatusCode::NOT_FOUND,
             ProblemCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemCode::HandleTaken
@@ -129,6 +130,7 @@ impl From<CoreError> for ApiError {
             CoreError::UserNotFound => ApiError::detailed(ProblemCode::NotFound, "no user has that handle"),
             CoreError::SessionNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no session with that id"),
             CoreError::Sso(refusal) => ApiError::code(sso_code(refusal)),
+            CoreError::ContactNotAllowed => ApiError::code(ProblemCode::ContactNotAllowed),
             CoreError::ReauthenticationRequired => ApiError::code(ProblemCode::ReauthenticationRequired),
             CoreError::PasskeyRejected => ApiError::code(ProblemCode::PasskeyRejected),
             CoreError::PasskeyTaken => ApiError::code(ProblemCode::PasskeyAlreadyRegistered),

@@ -10,6 +10,7 @@ mod health;
 mod messages;
 mod openapi;
 mod passkeys;
+mod privacy;
 mod sessions;
 mod stream;
 
@@ -56,6 +57,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(account::router())
         .merge(sessions::router())
         .merge(passkeys::router())
+        .merge(privacy::router())
         .merge(conversations::router())
         .merge(messages::router())
         .merge(stream::router())

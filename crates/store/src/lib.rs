@@ -21,5 +21,6 @@ pub use records::{
     PasskeyRecord, SecurityEventRecord, SecurityNotice, SessionRecord, StreamTicket, TotpRecord, UserRecord,
 };
 pub use traits::{
-    ConversationStore, CredentialStore, KeyStore, MessageStore, NoticeStore, SessionStore, Store, StoreDiagnostics, UserStore,
+    ConversationStore, CredentialStore, KeyStore, MessageStore, NoticeStore, PreferenceStore, SessionStore, Store, StoreDiagnostics,
+    UserStore,
 };

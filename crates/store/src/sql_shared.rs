@@ -19,11 +19,6 @@ use crate::records::{
 };
 use crate::traits::{ConversationStore, KeyStore, MessageStore, SessionStore, UserStore};
 
-#[path = "sql_credentials.rs"]
-mod credentials;
-#[path = "sql_notices.rs"]
-mod notices;
-
 use notices::insert_notice;
 
 type Row = <Db as sqlx::Database>::Row;
@@ -51,6 +46,14 @@ macro_rules! select_conversation {
          FROM conversations c JOIN users b ON b.id = c.buyer_id JOIN users s ON s.id = c.seller_id "
     };
 }
+
+// The submodules come after the column-list macros, which they use.
+#[path = "sql_credentials.rs"]
+mod credentials;
+#[path = "sql_notices.rs"]
+mod notices;
+#[path = "sql_preferences.rs"]
+mod preferences;
 
 #[async_trait]
 impl UserStore for DataStore {
@@ -161,6 +164,8 @@ impl UserStore for DataStore {
             "DELETE FROM passkeys WHERE user_id = $1",
             "DELETE FROM auth_challenges WHERE user_id = $1",
             "DELETE FROM external_identities WHERE user_id = $1",
+            "DELETE FROM preferences WHERE user_id = $1",
+            "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
         ] {
             sqlx::query(statement).bind(&id).execute(&mut *tx).await?;
         }

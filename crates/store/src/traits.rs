@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use parley_domain::page::{ConversationCursor, MessageWindow, PageLimit};
 use parley_domain::{
-    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, PasswordHash, Sealed, SessionId, Timestamp,
-    TokenHash, UserId, WrappedKey,
+    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, ListingId, PasswordHash, Preferences, Sealed,
+    SessionId, Timestamp, TokenHash, UserId, WrappedKey,
 };
 use uuid::Uuid;
 
@@ -224,10 +224,38 @@ pub trait StoreDiagnostics: Send + Sync {
     async fn durability_settings(&self) -> Result<BTreeMap<String, String>, StoreError>;
 }
 
-/// Everything the core needs from the data store.
-pub trait Store: UserStore + SessionStore + NoticeStore + CredentialStore + ConversationStore + MessageStore + StoreDiagnostics {}
+/// Privacy preferences and blocks.
+#[async_trait]
+pub trait PreferenceStore: Send + Sync {
+    /// The user's preferences, if they ever set any.
+    async fn preferences_of(&self, user: UserId) -> Result<Option<Preferences>, StoreError>;
+    /// Saves the user's preferences.
+    async fn put_preferences(&self, user: UserId, preferences: &Preferences, at: Timestamp) -> Result<(), StoreError>;
+    /// `user` blocks `target` from `at`; false if already blocked.
+    async fn block(&self, user: UserId, target: UserId, at: Timestamp) -> Result<bool, StoreError>;
+    /// Lifts `user`'s block of `target`; false if there was none.
+    async fn unblock(&self, user: UserId, target: UserId) -> Result<bool, StoreError>;
+    /// Whom the user blocked, with their handles and since when, most recent first.
+    async fn blocks_of(&self, blocker: UserId) -> Result<Vec<(UserId, Handle, Timestamp)>, StoreError>;
+    /// The conversation between these parties about this listing, if they have one.
+    async fn find_conversation(
+        &self,
+        buyer: UserId,
+        seller: UserId,
+        listing: Option<&ListingId>,
+    ) -> Result<Option<ConversationRecord>, StoreError>;
+}
 
-impl<T: UserStore + SessionStore + NoticeStore + CredentialStore + ConversationStore + MessageStore + StoreDiagnostics> Store for T {}
+/// Everything the core needs from the data store.
+pub trait Store:
+    UserStore + SessionStore + NoticeStore + CredentialStore + PreferenceStore + ConversationStore + MessageStore + StoreDiagnostics
+{
+}
+
+impl<T> Store for T where
+    T: UserStore + SessionStore + NoticeStore + CredentialStore + PreferenceStore + ConversationStore + MessageStore + StoreDiagnostics
+{
+}
 
 /// Wrapped data keys, kept apart from the data store.
 #[async_trait]

@@ -21,10 +21,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// `POST /v1/conversations`: open a conversation with another user (201), or get the one you
 /// already have with them about the same listing in the same roles (200).
-#[utoipa::path(post, path = "/v1/conversations", tag = "conversations", security(("bearer" = [])), request_body = CreateConversationRequest,
+#[utoipa::path(post, path = "/v1/conversations", tag = "conversations", security(("bearer" = []), ("session_cookie" = [])), request_body = CreateConversationRequest,
     responses(
         (status = 201, description = "Opened", body = ConversationResponse),
         (status = 200, description = "Already open", body = ConversationResponse),
+        (status = 403, description = "The other party does not accept new conversations like this one (`contact_not_allowed`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No user has that handle", body = parley_api::Problem, content_type = "application/problem+json"),
         AuthErrors, BodyErrors, RateErrors, ServerErrors,
     ))]
@@ -39,7 +40,7 @@ async fn create_conversation(
 }
 
 /// `GET /v1/conversations`: your conversations, most recent activity first.
-#[utoipa::path(get, path = "/v1/conversations", tag = "conversations", security(("bearer" = [])), params(ListConversationsQuery),
+#[utoipa::path(get, path = "/v1/conversations", tag = "conversations", security(("bearer" = []), ("session_cookie" = [])), params(ListConversationsQuery),
     responses((status = 200, body = ConversationPage), (status = 400, description = "Bad query", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad cursor or limit", body = parley_api::Problem, content_type = "application/problem+json"), AuthErrors, ServerErrors))]
 async fn list_conversations(

@@ -21,7 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// `POST /v1/conversations/{id}/messages`: send a message (201). Sending again with the same
 /// `client_msg_id` and body returns the original message (200) and stores nothing new.
-#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "messages", security(("bearer" = []), ("session_cookie" = [])),
     params(("id" = uuid::Uuid, Path, description = "The conversation")), request_body = SendMessageRequest,
     responses(
         (status = 201, description = "Sent", body = MessageResponse),
@@ -40,7 +40,7 @@ async fn send_message(
 
 /// `GET /v1/conversations/{id}/messages`: messages, oldest first. No bound: the newest page;
 /// `before`: older ones; `after`: newer ones (catch-up after a reconnect).
-#[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "messages", security(("bearer" = []), ("session_cookie" = [])),
     params(("id" = uuid::Uuid, Path, description = "The conversation"), ListMessagesQuery),
     responses((status = 200, body = MessagePage), (status = 400, description = "Bad query", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad bounds or limit", body = parley_api::Problem, content_type = "application/problem+json"),

@@ -22,6 +22,7 @@ use crate::state::AppState;
         (name = "accounts", description = "Sign-up and your profile"),
         (name = "sessions", description = "Login (password, second factor), logout, your sessions"),
         (name = "passkeys", description = "Passkeys (WebAuthn): register yours, log in with one"),
+        (name = "privacy", description = "Your privacy preferences and blocks"),
         (name = "conversations", description = "Buyer-seller conversations"),
         (name = "messages", description = "Messages in a conversation"),
         (name = "stream", description = "Real-time delivery over WebSocket"),

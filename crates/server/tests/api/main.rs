@@ -22,6 +22,7 @@ mod openapi;
 mod passkeys;
 mod pii;
 mod postgres;
+mod privacy;
 mod security;
 mod sessions;
 mod sso;

@@ -1,0 +1,18 @@
+-- Privacy preferences and blocks. Settings, not personal content, so they stay readable:
+-- who may start a conversation with a user, their "do not sell or share" flag, whether they
+-- want mail about logins from new devices; and whom they have blocked.
+CREATE TABLE preferences (
+    user_id         TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    contact_policy  TEXT NOT NULL,
+    do_not_sell     INTEGER NOT NULL,
+    new_device_mail INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE blocks (
+    blocker_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    blocked_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (blocker_id, blocked_id)
+) STRICT;
+CREATE INDEX blocks_by_blocked ON blocks (blocked_id);
