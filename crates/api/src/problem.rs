@@ -45,6 +45,8 @@ pub enum ProblemCode {
     PasskeyAlreadyRegistered,
     /// The other party does not accept new conversations like this one.
     ContactNotAllowed,
+    /// You tried to block yourself.
+    CannotBlockSelf,
     /// Two-factor authentication is already on.
     MfaAlreadyEnabled,
     /// Two-factor authentication is not on (or no enrolment is waiting).
@@ -105,6 +107,7 @@ impl ProblemCode {
             ProblemCode::PasskeyRejected => "passkey_rejected",
             ProblemCode::PasskeyAlreadyRegistered => "passkey_already_registered",
             ProblemCode::ContactNotAllowed => "contact_not_allowed",
+            ProblemCode::CannotBlockSelf => "cannot_block_self",
             ProblemCode::MfaAlreadyEnabled => "mfa_already_enabled",
             ProblemCode::MfaNotEnabled => "mfa_not_enabled",
             ProblemCode::CsrfFailed => "csrf_failed",
@@ -147,6 +150,7 @@ impl ProblemCode {
             ProblemCode::PasskeyRejected => "The passkey could not be verified",
             ProblemCode::PasskeyAlreadyRegistered => "That passkey is registered already",
             ProblemCode::ContactNotAllowed => "This user does not accept new conversations like this one",
+            ProblemCode::CannotBlockSelf => "You cannot block yourself",
             ProblemCode::MfaAlreadyEnabled => "Two-factor authentication is already on",
             ProblemCode::MfaNotEnabled => "Two-factor authentication is not on",
             ProblemCode::CsrfFailed => "Missing or wrong CSRF token",

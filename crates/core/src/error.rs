@@ -13,6 +13,9 @@ pub enum CoreError {
     /// An input value broke a rule.
     #[error("invalid input: {0}")]
     Invalid(#[from] ValidationError),
+    /// A user tried to block themselves.
+    #[error("cannot block yourself")]
+    CannotBlockSelf,
     /// The other party does not accept new conversations like this one (their contact policy).
     #[error("contact not allowed")]
     ContactNotAllowed,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use parley_domain::{Handle, Preferences, Timestamp, UserId, ValidationError};
+use parley_domain::{Handle, Preferences, Timestamp, UserId};
 
 use crate::Parley;
 use crate::auth::Session;
@@ -34,7 +34,7 @@ impl Parley {
     pub async fn block_user(&self, session: &Session, handle: &str) -> Result<(), CoreError> {
         let other = self.user_named(handle).await?;
         if other == session.user_id() {
-            return Err(ValidationError::new("handle", "yourself").into());
+            return Err(CoreError::CannotBlockSelf);
         }
         self.store.block(session.user_id(), other, self.clock.now()).await?;
         Ok(())

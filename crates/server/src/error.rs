@@ -92,6 +92,7 @@ impl ApiError {
             | ProblemCode::EmailTaken
             | ProblemCode::ClientMsgIdReused
             | ProblemCode::PasskeyAlreadyRegistered
+            | ProblemCode::CannotBlockSelf
             | ProblemCode::MfaAlreadyEnabled
             | ProblemCode::MfaNotEnabled => StatusCode::CONFLICT,
             ProblemCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -130,6 +131,7 @@ impl From<CoreError> for ApiError {
             CoreError::UserNotFound => ApiError::detailed(ProblemCode::NotFound, "no user has that handle"),
             CoreError::SessionNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no session with that id"),
             CoreError::Sso(refusal) => ApiError::code(sso_code(refusal)),
+            CoreError::CannotBlockSelf => ApiError::code(ProblemCode::CannotBlockSelf),
             CoreError::ContactNotAllowed => ApiError::code(ProblemCode::ContactNotAllowed),
             CoreError::ReauthenticationRequired => ApiError::code(ProblemCode::ReauthenticationRequired),
             CoreError::PasskeyRejected => ApiError::code(ProblemCode::PasskeyRejected),

@@ -60,6 +60,7 @@ async fn list_blocks(State(state): State<AppState>, AuthSession(session): AuthSe
     responses(
         (status = 201, description = "Blocked (also when already blocked)", body = BlockRequest),
         (status = 404, description = "No user has that handle", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "That is your own handle (`cannot_block_self`)", body = parley_api::Problem, content_type = "application/problem+json"),
         AuthErrors, BodyErrors, ServerErrors,
     ))]
 async fn block(

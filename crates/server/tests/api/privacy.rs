@@ -52,7 +52,7 @@ async fn a_blocked_user_cannot_reach_the_blocker_and_learns_nothing() {
     let conversation = open_conversation(&mallory, &alice, "phone-1").await;
     send(&mallory, conversation.id, "before the block").await;
     app.clock.advance(std::time::Duration::from_secs(1));
-    assert_problem(alice.client.block(&alice.handle).await, 422, ProblemCode::ValidationFailed);
+    assert_problem(alice.client.block(&alice.handle).await, 409, ProblemCode::CannotBlockSelf);
     assert_problem(alice.client.block("nobody_has_this").await, 404, ProblemCode::NotFound);
     alice.client.block(&mallory.handle).await.unwrap();
     alice.client.block(&mallory.handle).await.unwrap();
