@@ -219,6 +219,16 @@ impl Client {
         self.call_empty(Method::DELETE, &format!("/v1/me/blocks/{handle}")).await
     }
 
+    /// `POST /v1/me/exports`.
+    pub async fn request_export(&self) -> Result<crate::privacy::ExportCreated, ClientError> {
+        self.call(Method::POST, "/v1/me/exports", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `GET` a download path from `request_export`.
+    pub async fn download_export(&self, download: &str) -> Result<crate::privacy::ExportArchive, ClientError> {
+        self.call(Method::GET, download, None::<&()>).await.map(|(_, body)| body)
+    }
+
     /// `GET /v1/me/blocks`.
     pub async fn blocks(&self) -> Result<crate::privacy::BlockList, ClientError> {
         self.call(Method::GET, "/v1/me/blocks", None::<&()>).await.map(|(_, body)| body)

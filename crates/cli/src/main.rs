@@ -39,6 +39,30 @@ enum Command {
     },
     /// Print the OpenAPI 3.1 description of the HTTP API.
     Openapi,
+    /// Answer a data-subject request for one user (run next to the server, on its data).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Print everything Parley holds about the user, as the JSON archive users download
+    /// themselves (format parley-export/1).
+    Export {
+        /// The user's handle.
+        handle: String,
+    },
+    /// Erase the user for good: their keys first (so no copy of the database, backups
+    /// included, can show their data again), then their rows. Their sessions end.
+    Erase {
+        /// The user's handle.
+        handle: String,
+        /// Confirm: erasure cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,7 +89,44 @@ fn main() -> ExitCode {
         Command::Serve => run_server(&loaded.config),
         Command::Config { action: ConfigAction::Show } => print_and_exit(&loaded.config.to_redacted_toml()),
         Command::Openapi => print_and_exit(&parley_server::routes::openapi_json(loaded.config.limits.message_max_chars)),
+        Command::User { action } => run(user_command(&loaded.config, action)),
     }
+}
+
+/// Runs an operator command to completion on a fresh runtime.
+fn run(command: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("parley: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("parley: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(clippy::print_stdout, reason = "the archive goes to standard output")]
+async fn user_command(config: &Config, action: UserAction) -> anyhow::Result<()> {
+    let events = std::sync::Arc::new(parley_server::bus::InProcessBus::new(1));
+    let core = parley_server::open_core(config, &Runtime::from_process(), events).await?;
+    match action {
+        UserAction::Export { handle } => {
+            let archive = core.export_by_handle(&handle).await.map_err(|e| anyhow::anyhow!("cannot export {handle}: {e}"))?;
+            println!("{}", serde_json::to_string_pretty(&archive)?);
+        }
+        UserAction::Erase { handle, yes } => {
+            anyhow::ensure!(yes, "erasure cannot be undone: add --yes to erase {handle}");
+            core.erase_by_handle(&handle).await.map_err(|e| anyhow::anyhow!("cannot erase {handle}: {e}"))?;
+            eprintln!("{handle} is erased");
+        }
+    }
+    Ok(())
 }
 
 #[allow(clippy::print_stdout, reason = "printing is this command's job")]
@@ -75,20 +136,7 @@ fn print_and_exit(text: &str) -> ExitCode {
 }
 
 fn run_server(config: &Config) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("parley: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(serve(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("parley: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    run(serve(config))
 }
 
 async fn serve(config: &Config) -> anyhow::Result<()> {

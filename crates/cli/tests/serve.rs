@@ -162,3 +162,28 @@ fn config_show_prints_the_effective_configuration() {
     assert!(shown.contains("send_burst = 7"), "{shown}");
     assert!(!shown.contains("hunter2"));
 }
+
+#[tokio::test]
+async fn an_operator_exports_and_erases_a_user_from_the_command_line() {
+    rustls::crypto::aws_lc_rs::default_provider().install_default().ok();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url, _) = start(dir.path());
+    let ca = std::fs::read_to_string(dir.path().join("data/tls/ca.pem")).unwrap();
+    let client = Client::new(&url, Some(&ca)).unwrap();
+    let request =
+        CreateAccountRequest { handle: "requester".into(), email: "dsr@example.org".into(), password: "a long passphrase".into() };
+    client.create_account(&request).await.unwrap();
+    stop(&mut child).await;
+
+    let parley = |args: &[&str]| Command::new(PARLEY).args(args).current_dir(dir.path()).env_clear().output().unwrap();
+    let export = parley(&["user", "export", "requester"]);
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let archive: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
+    assert_eq!((archive["account"]["handle"].as_str(), archive["account"]["email"].as_str()), (Some("requester"), Some("dsr@example.org")));
+    assert!(!parley(&["user", "erase", "requester"]).status.success(), "erasure needs --yes");
+    let erase = parley(&["user", "erase", "requester", "--yes"]);
+    assert!(erase.status.success(), "{}", String::from_utf8_lossy(&erase.stderr));
+    let gone = parley(&["user", "export", "requester"]);
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("user not found"));
+}

@@ -116,17 +116,30 @@ impl Parley {
             (Some(_), None) => return Err(CoreError::InvalidCredentials),
             (None, _) => self.require_fresh(session)?,
         }
+        self.erase_user(user.id).await
+    }
+
+    /// Erases the account with this handle, for an operator answering an erasure request.
+    pub async fn erase_by_handle(&self, handle: &str) -> Result<(), CoreError> {
+        let handle = Handle::parse(handle).map_err(|_| CoreError::UserNotFound)?;
+        let user = self.store.user_by_handle(&handle.key()).await?.ok_or(CoreError::UserNotFound)?;
+        tracing::info!(user_id = %user.id, "account erasure by an operator");
+        self.erase_user(user.id).await
+    }
+
+    /// Keys first, then rows (see [`Parley::erase_account`]).
+    async fn erase_user(&self, user: UserId) -> Result<(), CoreError> {
         let now = self.clock.now();
-        for conversation in self.store.conversation_ids_of(user.id).await? {
-            self.keys.destroy(&KeyScope::MessageAuthor { conversation, author: user.id }).await?;
+        for conversation in self.store.conversation_ids_of(user).await? {
+            self.keys.destroy(&KeyScope::MessageAuthor { conversation, author: user }).await?;
         }
-        self.keys.destroy(&KeyScope::UserProfile(user.id)).await?;
+        self.keys.destroy(&KeyScope::UserProfile(user)).await?;
         let tombstone = Handle::tombstone(&Uuid::new_v4().simple().to_string()[..12]);
-        let ended = self.store.erase_user(user.id, &tombstone, now).await?;
+        let ended = self.store.erase_user(user, &tombstone, now).await?;
         for id in ended {
-            self.session_ended(user.id, id);
+            self.session_ended(user, id);
         }
-        tracing::info!(user_id = %user.id, "account erased");
+        tracing::info!(user_id = %user, "account erased");
         Ok(())
     }
 }

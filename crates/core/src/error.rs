@@ -13,6 +13,9 @@ pub enum CoreError {
     /// An input value broke a rule.
     #[error("invalid input: {0}")]
     Invalid(#[from] ValidationError),
+    /// The export link is unknown, used, expired or not the caller's.
+    #[error("export not found")]
+    ExportNotFound,
     /// A user tried to block themselves.
     #[error("cannot block yourself")]
     CannotBlockSelf,

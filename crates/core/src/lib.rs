@@ -12,6 +12,7 @@ mod clock;
 mod conversations;
 mod error;
 mod events;
+mod export;
 mod keyring;
 mod limiter;
 mod messages;
@@ -38,6 +39,7 @@ pub use clock::{Clock, SystemClock};
 pub use conversations::{ConversationView, OpenConversation, Participant};
 pub use error::CoreError;
 pub use events::{Event, EventPublisher};
+pub use export::{EXPORT_FORMAT, EXPORT_TTL, ExportLink};
 pub use keyring::KeyRing;
 pub use limiter::{FailureBackoff, KeyedLimiter};
 pub use messages::{MessagePage, MessageView, SendMessage, Sent};
@@ -165,6 +167,7 @@ pub struct Parley {
     ticket_limiter: KeyedLimiter<UserId>,
     login_backoff: FailureBackoff<std::net::IpAddr>,
     code_backoff: FailureBackoff<UserId>,
+    export_limiter: KeyedLimiter<UserId>,
     webauthn: webauthn_rs::Webauthn,
     settings: Settings,
 }
@@ -187,6 +190,7 @@ impl Parley {
             ticket_limiter: KeyedLimiter::new(settings.ticket_rate),
             login_backoff: FailureBackoff::new(Backoff::LOGIN_PER_NETWORK),
             code_backoff: FailureBackoff::new(Backoff::LOGIN),
+            export_limiter: KeyedLimiter::new(RatePolicy::per_hour(3, 3)),
             webauthn,
             settings,
         })
@@ -200,7 +204,7 @@ impl Parley {
     /// Forgets rate-limit state that has fully recovered (called periodically).
     pub fn prune_limiters(&self) {
         let now = self.clock.now();
-        for limiter in [&self.send_limiter, &self.open_limiter, &self.ticket_limiter] {
+        for limiter in [&self.send_limiter, &self.open_limiter, &self.ticket_limiter, &self.export_limiter] {
             limiter.prune(now);
         }
         self.login_backoff.prune(now);

@@ -187,7 +187,7 @@ fn view(participant: &Participant, record: MessageRecord, body: Option<MessageBo
 /// The body, if it can be read: an emptied (deleted) body has none, and a ciphertext that does
 /// not authenticate (tampering, a row moved) is shown as a placeholder, never as text, and
 /// logged.
-fn readable_body(dek: &Dek, record: &MessageRecord) -> Option<MessageBody> {
+pub(crate) fn readable_body(dek: &Dek, record: &MessageRecord) -> Option<MessageBody> {
     if record.body.as_bytes().is_empty() {
         return None;
     }

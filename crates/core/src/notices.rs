@@ -109,7 +109,11 @@ impl Parley {
 
     /// The caller's most recent security events, newest first.
     pub async fn security_events(&self, session: &Session, limit: u32) -> Result<Vec<SecurityEventView>, CoreError> {
-        let user = session.user_id();
+        self.security_events_of(session.user_id(), limit).await
+    }
+
+    /// A user's most recent security events, newest first.
+    pub(crate) async fn security_events_of(&self, user: UserId, limit: u32) -> Result<Vec<SecurityEventView>, CoreError> {
         let records = self.store.security_events_of(user, limit.clamp(1, MAX_EVENTS_LISTED)).await?;
         let Some(dek) = self.keys.existing_dek(&KeyScope::UserProfile(user)).await? else {
             return Ok(Vec::new());

@@ -143,8 +143,13 @@ impl Parley {
 
     /// The caller's passkeys, oldest first.
     pub async fn passkeys(&self, session: &Session) -> Result<Vec<PasskeyView>, CoreError> {
+        self.passkeys_of(session.user_id()).await
+    }
+
+    /// A user's passkeys, oldest first.
+    pub(crate) async fn passkeys_of(&self, user: UserId) -> Result<Vec<PasskeyView>, CoreError> {
         Ok(self
-            .open_passkeys(session.user_id())
+            .open_passkeys(user)
             .await?
             .into_iter()
             .map(|(record, sealed)| PasskeyView {

@@ -4,6 +4,7 @@
 use parley_crypto::{Aad, Dek};
 use parley_domain::{
     ClientContext, DeviceLabel, KeyScope, Network, NewPassword, Sealed, Secret, SecurityEventKind, SessionId, SessionKind, Timestamp,
+    UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -52,8 +53,13 @@ fn device_aad(session: SessionId) -> Aad {
 impl Parley {
     /// The caller's sessions, newest first.
     pub async fn list_sessions(&self, session: &Session) -> Result<Vec<SessionView>, CoreError> {
-        let records = self.store.sessions_of(session.user_id()).await?;
-        let dek = self.keys.existing_dek(&KeyScope::UserProfile(session.user_id())).await?;
+        self.sessions_of(session.user_id(), Some(session.session_id())).await
+    }
+
+    /// A user's sessions, `current` marked.
+    pub(crate) async fn sessions_of(&self, user: UserId, current: Option<SessionId>) -> Result<Vec<SessionView>, CoreError> {
+        let records = self.store.sessions_of(user).await?;
+        let dek = self.keys.existing_dek(&KeyScope::UserProfile(user)).await?;
         records
             .into_iter()
             .map(|record| {
@@ -67,7 +73,7 @@ impl Parley {
                 };
                 Ok(SessionView {
                     id: record.id,
-                    current: record.id == session.session_id(),
+                    current: Some(record.id) == current,
                     kind: record.kind,
                     device,
                     network,

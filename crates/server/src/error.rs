@@ -131,6 +131,7 @@ impl From<CoreError> for ApiError {
             CoreError::UserNotFound => ApiError::detailed(ProblemCode::NotFound, "no user has that handle"),
             CoreError::SessionNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no session with that id"),
             CoreError::Sso(refusal) => ApiError::code(sso_code(refusal)),
+            CoreError::ExportNotFound => ApiError::detailed(ProblemCode::NotFound, "no such export: unknown, used, expired or not yours"),
             CoreError::CannotBlockSelf => ApiError::code(ProblemCode::CannotBlockSelf),
             CoreError::ContactNotAllowed => ApiError::code(ProblemCode::ContactNotAllowed),
             CoreError::ReauthenticationRequired => ApiError::code(ProblemCode::ReauthenticationRequired),

@@ -78,20 +78,8 @@ impl Server {
     /// Builds the server from `config`: prepares the data directory, keys and certificates,
     /// opens and migrates the stores, and binds the listener.
     pub async fn build(config: &Config, runtime: Runtime) -> anyhow::Result<Self> {
-        tls::install_crypto_provider();
-        config.validate()?;
-        bootstrap::prepare_data_dir(&config.data_dir)?;
-        let kek = bootstrap::load_master_key(config, runtime.master_key.as_deref())?;
-        let durability = match config.durability {
-            DurabilityConfig::Full => Durability::Full,
-            DurabilityConfig::Fast => Durability::Fast,
-        };
-        let store = connect_store(&config.database()?, durability).await.context("cannot open the database")?;
-        let key_store = connect_key_store(&config.key_store()?).await.context("cannot open the key store")?;
         let bus = Arc::new(InProcessBus::new(config.stream.send_queue));
-        let deps = Dependencies { store, key_store, kek, clock: Arc::clone(&runtime.clock), events: bus.clone() };
-        let settings = Settings { sso: sso::providers(config)?, ..core_settings(config) };
-        let core = Arc::new(Parley::new(deps, settings).await.context("cannot start the core")?);
+        let core = open_core(config, &runtime, bus.clone()).await?;
         let material = bootstrap::tls_material(config)?;
         let tls = tls::server_config(&material)?;
         let listener = TcpListener::bind(config.http.listen).await.with_context(|| format!("cannot listen on {}", config.http.listen))?;
@@ -178,6 +166,24 @@ impl Server {
         }
         tracing::info!("server stopped");
     }
+}
+
+/// Opens the core as the configuration says (data directory, master key, stores), without a
+/// listener: for `parley serve` and for the operator commands (`parley user ...`).
+pub async fn open_core(config: &Config, runtime: &Runtime, events: Arc<dyn parley_core::EventPublisher>) -> anyhow::Result<Arc<Parley>> {
+    tls::install_crypto_provider();
+    config.validate()?;
+    bootstrap::prepare_data_dir(&config.data_dir)?;
+    let kek = bootstrap::load_master_key(config, runtime.master_key.as_deref())?;
+    let durability = match config.durability {
+        DurabilityConfig::Full => Durability::Full,
+        DurabilityConfig::Fast => Durability::Fast,
+    };
+    let store = connect_store(&config.database()?, durability).await.context("cannot open the database")?;
+    let key_store = connect_key_store(&config.key_store()?).await.context("cannot open the key store")?;
+    let deps = Dependencies { store, key_store, kek, clock: Arc::clone(&runtime.clock), events };
+    let settings = Settings { sso: sso::providers(config)?, ..core_settings(config) };
+    Ok(Arc::new(Parley::new(deps, settings).await.context("cannot start the core")?))
 }
 
 /// Periodic housekeeping: forget rate-limit buckets that have refilled, delete ended sessions.

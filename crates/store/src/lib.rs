@@ -17,8 +17,8 @@ mod traits;
 pub use error::{Conflict, StoreError};
 pub use location::{Durability, StoreLocation, connect_key_store, connect_store};
 pub use records::{
-    Appended, ChallengeKind, ChallengeRecord, ConversationRecord, Inserted, MailPayload, MessageRecord, NewMessage, NewUser, OutboxRecord,
-    PasskeyRecord, SecurityEventRecord, SecurityNotice, SessionRecord, StreamTicket, TotpRecord, UserRecord,
+    Appended, ChallengeKind, ChallengeRecord, ConversationRecord, ExportRecord, Inserted, MailPayload, MessageRecord, NewMessage, NewUser,
+    OutboxRecord, PasskeyRecord, SecurityEventRecord, SecurityNotice, SessionRecord, StreamTicket, TotpRecord, UserRecord,
 };
 pub use traits::{
     ConversationStore, CredentialStore, KeyStore, MessageStore, NoticeStore, PreferenceStore, SessionStore, Store, StoreDiagnostics,

@@ -258,3 +258,20 @@ pub struct PasskeyRecord {
     /// When it was last used to log in.
     pub last_used_at: Option<Timestamp>,
 }
+
+/// A data export waiting to be downloaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportRecord {
+    /// The hash of the download token.
+    pub token_hash: TokenHash,
+    /// Its id (bound into the archive's associated data).
+    pub id: Uuid,
+    /// Whose data it is.
+    pub user_id: UserId,
+    /// The archive (JSON), sealed under the user's profile key.
+    pub archive: Sealed<Vec<u8>>,
+    /// When it was built.
+    pub created_at: Timestamp,
+    /// When the link stops working.
+    pub expires_at: Timestamp,
+}

@@ -1,12 +1,12 @@
-//! Privacy preferences and blocks (part of the shared SQL, see `sql_shared.rs`).
+//! Privacy preferences, blocks and data exports (part of the shared SQL, see `sql_shared.rs`).
 
 use async_trait::async_trait;
-use parley_domain::{ContactPolicy, Handle, ListingId, Preferences, Timestamp, UserId};
+use parley_domain::{ContactPolicy, Handle, ListingId, Preferences, Sealed, Timestamp, TokenHash, UserId};
 use sqlx::Row as _;
 
 use super::{DataStore, conversation_from_row, id_column, time_column};
 use crate::error::StoreError;
-use crate::records::ConversationRecord;
+use crate::records::{ConversationRecord, ExportRecord};
 use crate::traits::PreferenceStore;
 
 #[async_trait]
@@ -81,6 +81,41 @@ impl PreferenceStore for DataStore {
                 ))
             })
             .collect()
+    }
+
+    async fn insert_export(&self, export: &ExportRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO exports (token_hash, id, user_id, archive_sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(export.token_hash.0.as_slice())
+        .bind(export.id.to_string())
+        .bind(export.user_id.to_string())
+        .bind(export.archive.as_bytes())
+        .bind(export.created_at.as_millis())
+        .bind(export.expires_at.as_millis())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_export(&self, user: UserId, token_hash: &TokenHash) -> Result<Option<ExportRecord>, StoreError> {
+        let row =
+            sqlx::query("DELETE FROM exports WHERE token_hash = $1 AND user_id = $2 RETURNING id, archive_sealed, created_at, expires_at")
+                .bind(token_hash.0.as_slice())
+                .bind(user.to_string())
+                .fetch_optional(&self.write)
+                .await?;
+        row.map(|row| {
+            Ok(ExportRecord {
+                token_hash: token_hash.clone(),
+                id: id_column(&row, "id", std::convert::identity)?,
+                user_id: user,
+                archive: Sealed::from_bytes(row.try_get("archive_sealed")?),
+                created_at: time_column(&row, "created_at")?,
+                expires_at: time_column(&row, "expires_at")?,
+            })
+        })
+        .transpose()
     }
 
     async fn find_conversation(

@@ -165,6 +165,7 @@ impl UserStore for DataStore {
             "DELETE FROM auth_challenges WHERE user_id = $1",
             "DELETE FROM external_identities WHERE user_id = $1",
             "DELETE FROM preferences WHERE user_id = $1",
+            "DELETE FROM exports WHERE user_id = $1",
             "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
         ] {
             sqlx::query(statement).bind(&id).execute(&mut *tx).await?;
@@ -309,6 +310,7 @@ impl SessionStore for DataStore {
             "DELETE FROM stream_tickets WHERE expires_at <= $1",
             "DELETE FROM auth_challenges WHERE expires_at <= $1",
             "DELETE FROM sso_token_ids WHERE expires_at <= $1",
+            "DELETE FROM exports WHERE expires_at <= $1",
         ] {
             sqlx::query(statement).bind(now.as_millis()).execute(&mut *tx).await?;
         }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::records::{
-    Appended, ChallengeKind, ChallengeRecord, ConversationRecord, Inserted, MessageRecord, NewMessage, NewUser, OutboxRecord,
+    Appended, ChallengeKind, ChallengeRecord, ConversationRecord, ExportRecord, Inserted, MessageRecord, NewMessage, NewUser, OutboxRecord,
     PasskeyRecord, SecurityEventRecord, SecurityNotice, SessionRecord, StreamTicket, TotpRecord, UserRecord,
 };
 
@@ -237,6 +237,10 @@ pub trait PreferenceStore: Send + Sync {
     async fn unblock(&self, user: UserId, target: UserId) -> Result<bool, StoreError>;
     /// Whom the user blocked, with their handles and since when, most recent first.
     async fn blocks_of(&self, blocker: UserId) -> Result<Vec<(UserId, Handle, Timestamp)>, StoreError>;
+    /// Stores a built export.
+    async fn insert_export(&self, export: &ExportRecord) -> Result<(), StoreError>;
+    /// Removes and returns the user's export with this token hash: a link works once.
+    async fn take_export(&self, user: UserId, token_hash: &TokenHash) -> Result<Option<ExportRecord>, StoreError>;
     /// The conversation between these parties about this listing, if they have one.
     async fn find_conversation(
         &self,

@@ -1,21 +1,26 @@
-//! Privacy preferences and blocks.
+//! Privacy preferences, blocks and data exports.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use parley_api::ProblemCode;
-use parley_api::privacy::{BlockList, BlockRequest, BlockedUserResponse, PreferencesBody};
+use parley_api::privacy::{BlockList, BlockRequest, BlockedUserResponse, ExportArchive, ExportCreated, PreferencesBody};
 use parley_domain::{ContactPolicy, Preferences};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::openapi::{AuthErrors, BodyErrors, ServerErrors};
+use super::openapi::{AuthErrors, BodyErrors, RateErrors, ServerErrors};
 use crate::error::ApiError;
 use crate::extract::{AuthSession, Created, Json};
 use crate::state::AppState;
 use crate::wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_preferences, put_preferences)).routes(routes!(list_blocks, block)).routes(routes!(unblock))
+    OpenApiRouter::new()
+        .routes(routes!(get_preferences, put_preferences))
+        .routes(routes!(list_blocks, block))
+        .routes(routes!(unblock))
+        .routes(routes!(create_export))
+        .routes(routes!(download_export))
 }
 
 /// `GET /v1/me/preferences`: your privacy preferences.
@@ -90,4 +95,34 @@ async fn unblock(
         other => other.into(),
     })?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/me/exports`: build an archive of everything Parley holds about you (at most three
+/// an hour); download it once within a day.
+#[utoipa::path(post, path = "/v1/me/exports", tag = "privacy", security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 201, body = ExportCreated), AuthErrors, RateErrors, ServerErrors))]
+async fn create_export(State(state): State<AppState>, AuthSession(session): AuthSession) -> Result<Created<ExportCreated>, ApiError> {
+    let link = state.core.request_export(&session).await?;
+    Ok(Created(ExportCreated { download: format!("/v1/me/exports/{}", link.token.expose()), expires_at: wire::time(link.expires_at) }))
+}
+
+/// `GET /v1/me/exports/{token}`: download your archive (once; the link also needs your
+/// session).
+#[utoipa::path(get, path = "/v1/me/exports/{token}", tag = "privacy", security(("bearer" = []), ("session_cookie" = [])),
+    params(("token" = String, Path, description = "The token from the download link")),
+    responses(
+        (status = 200, description = "The archive, as an attachment", body = ExportArchive),
+        (status = 404, description = "Unknown, used, expired, or not yours", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, ServerErrors,
+    ))]
+async fn download_export(
+    State(state): State<AppState>,
+    AuthSession(session): AuthSession,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+    use axum::response::IntoResponse as _;
+    let archive = state.core.download_export(&session, &token).await?;
+    let headers = [(CONTENT_TYPE, "application/json; charset=utf-8"), (CONTENT_DISPOSITION, "attachment; filename=\"parley-export.json\"")];
+    Ok((headers, archive).into_response())
 }

@@ -18,6 +18,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/v1/me/blocks"),
     ("post", "/v1/me/blocks"),
     ("delete", "/v1/me/blocks/{handle}"),
+    ("post", "/v1/me/exports"),
+    ("get", "/v1/me/exports/{token}"),
     ("get", "/v1/me/security-events"),
     ("get", "/v1/me/mfa"),
     ("post", "/v1/me/mfa/totp"),

@@ -96,3 +96,50 @@ async fn new_device_mail_can_be_turned_off() {
     let events = user.client.security_events().await.unwrap().events;
     assert!(events.iter().any(|e| e.kind == "new_device_login"), "the event is still recorded");
 }
+
+#[tokio::test]
+async fn an_export_holds_everything_about_its_user_and_nothing_of_others_but_handles() {
+    let app = TestApp::spawn().await;
+    let (user, other, blocked) = (app.user("exporter").await, app.user("counterpart").await, app.user("pest").await);
+    let conversation = open_conversation(&user, &other, "camera-3").await;
+    send(&user, conversation.id, "Is the lens included?").await;
+    send(&other, conversation.id, "Yes, and the cap").await;
+    user.client.set_preferences(&preferences("about_my_listings", true)).await.unwrap();
+    user.client.block(&blocked.handle).await.unwrap();
+    user.client.start_totp().await.unwrap();
+
+    let created = user.client.request_export().await.unwrap();
+    assert!(created.download.starts_with("/v1/me/exports/prly_e_") && created.download.len() > 50, "an unguessable link");
+    assert_problem(other.client.download_export(&created.download).await, 404, ProblemCode::NotFound);
+    let archive = user.client.download_export(&created.download).await.unwrap();
+    assert_problem(user.client.download_export(&created.download).await, 404, ProblemCode::NotFound);
+
+    assert_eq!(archive.format, "parley-export/1");
+    assert_eq!((archive.account.handle.as_str(), archive.account.email.as_deref()), (user.handle.as_str(), Some(user.email.as_str())));
+    assert_eq!(archive.preferences, preferences("about_my_listings", true));
+    assert_eq!(archive.blocked[0].handle, blocked.handle);
+    assert!(!archive.sessions.is_empty() && archive.security_events.iter().any(|e| e.kind == "account_created"));
+    assert!(!archive.two_factor.totp, "an enrolment not yet confirmed is not a factor");
+    let exported = &archive.conversations[0];
+    assert_eq!((exported.other_party.as_str(), exported.my_role.as_str()), (other.handle.as_str(), "buyer"));
+    let bodies: Vec<_> = exported.messages.iter().map(|m| (m.author.as_str(), m.body.as_deref().unwrap())).collect();
+    assert_eq!(bodies, [("me", "Is the lens included?"), (other.handle.as_str(), "Yes, and the cap")]);
+    let text = serde_json::to_string(&archive).unwrap();
+    for foreign in [other.email.as_str(), blocked.email.as_str(), other.token.as_str()] {
+        assert!(!text.contains(foreign), "another user's data leaked into the export");
+    }
+}
+
+#[tokio::test]
+async fn exports_are_rate_limited_and_their_links_expire() {
+    let app = TestApp::spawn().await;
+    let user = app.user("hoarder").await;
+    let first = user.client.request_export().await.unwrap();
+    user.client.request_export().await.unwrap();
+    user.client.request_export().await.unwrap();
+    assert_problem(user.client.request_export().await, 429, ProblemCode::RateLimited);
+    app.clock.advance(std::time::Duration::from_secs(24 * 60 * 60 + 1));
+    let fresh = app.client.create_session(&user.handle, PASSWORD).await.unwrap();
+    let client = app.client.authenticated(fresh.token.as_deref().unwrap());
+    assert_problem(client.download_export(&first.download).await, 404, ProblemCode::NotFound);
+}
