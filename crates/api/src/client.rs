@@ -332,6 +332,16 @@ impl Client {
         self.call_with_query(Method::GET, &format!("/v1/conversations/{conversation}/messages"), query).await
     }
 
+    /// `DELETE /v1/conversations/{id}/messages/{message_id}?for=...` (`me` or `everyone`).
+    pub async fn delete_message(&self, conversation: Uuid, message: Uuid, scope: &str) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/v1/conversations/{conversation}/messages/{message}?for={scope}")).await
+    }
+
+    /// `DELETE /v1/conversations/{id}`.
+    pub async fn delete_conversation(&self, conversation: Uuid) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/v1/conversations/{conversation}")).await
+    }
+
     /// `POST /v1/stream/tickets`.
     pub async fn create_stream_ticket(&self) -> Result<StreamTicketResponse, ClientError> {
         self.call(Method::POST, "/v1/stream/tickets", None::<&()>).await.map(|(_, body)| body)

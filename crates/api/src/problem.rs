@@ -47,6 +47,10 @@ pub enum ProblemCode {
     ContactNotAllowed,
     /// You tried to block yourself.
     CannotBlockSelf,
+    /// Only a message's author may delete it for everyone.
+    NotYourMessage,
+    /// Too late to delete this message for everyone; delete it for yourself.
+    DeleteWindowPassed,
     /// Two-factor authentication is already on.
     MfaAlreadyEnabled,
     /// Two-factor authentication is not on (or no enrolment is waiting).
@@ -108,6 +112,8 @@ impl ProblemCode {
             ProblemCode::PasskeyAlreadyRegistered => "passkey_already_registered",
             ProblemCode::ContactNotAllowed => "contact_not_allowed",
             ProblemCode::CannotBlockSelf => "cannot_block_self",
+            ProblemCode::NotYourMessage => "not_your_message",
+            ProblemCode::DeleteWindowPassed => "delete_window_passed",
             ProblemCode::MfaAlreadyEnabled => "mfa_already_enabled",
             ProblemCode::MfaNotEnabled => "mfa_not_enabled",
             ProblemCode::CsrfFailed => "csrf_failed",
@@ -151,6 +157,8 @@ impl ProblemCode {
             ProblemCode::PasskeyAlreadyRegistered => "That passkey is registered already",
             ProblemCode::ContactNotAllowed => "This user does not accept new conversations like this one",
             ProblemCode::CannotBlockSelf => "You cannot block yourself",
+            ProblemCode::NotYourMessage => "Only its author can delete a message for everyone",
+            ProblemCode::DeleteWindowPassed => "Too late to delete this message for everyone",
             ProblemCode::MfaAlreadyEnabled => "Two-factor authentication is already on",
             ProblemCode::MfaNotEnabled => "Two-factor authentication is not on",
             ProblemCode::CsrfFailed => "Missing or wrong CSRF token",

@@ -132,10 +132,13 @@ impl Parley {
             .last()
             .filter(|_| more)
             .map(|last| ConversationCursor { last_activity_at: last.conversation.last_activity_at, id: last.conversation.id });
-        // Conversations a blocked user opened after the block are not shown to the blocker.
+        // Conversations a blocked user opened after the block are not shown to the blocker, nor
+        // those the viewer deleted with nothing new since.
         let blocked = self.blocked_since(session.user_id()).await?;
+        let deleted = self.deleted_conversations(session.user_id()).await?;
         let views = records
             .iter()
+            .filter(|record| deleted.get(&record.conversation.id).is_none_or(|at| record.conversation.last_activity_at > *at))
             .filter(|record| {
                 let other = record.conversation.parties().into_iter().find(|p| *p != session.user_id());
                 other.and_then(|o| blocked.get(&o)).is_none_or(|since| record.conversation.created_at < *since)

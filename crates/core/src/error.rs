@@ -16,6 +16,15 @@ pub enum CoreError {
     /// The export link is unknown, used, expired or not the caller's.
     #[error("export not found")]
     ExportNotFound,
+    /// The message does not exist in this conversation.
+    #[error("message not found")]
+    MessageNotFound,
+    /// Only a message's author may delete it for everyone.
+    #[error("not your message")]
+    NotYourMessage,
+    /// The window for deleting a message for everyone has passed (delete it for yourself).
+    #[error("delete window passed")]
+    DeleteWindowPassed,
     /// A user tried to block themselves.
     #[error("cannot block yourself")]
     CannotBlockSelf,

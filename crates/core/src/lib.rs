@@ -10,6 +10,7 @@ mod accounts;
 mod auth;
 mod clock;
 mod conversations;
+mod deletions;
 mod error;
 mod events;
 mod export;
@@ -37,6 +38,7 @@ pub use accounts::{Account, NewAccount, Profile};
 pub use auth::{IssuedSession, LoginAttempt, LoginOutcome, Session, StreamTicketGrant};
 pub use clock::{Clock, SystemClock};
 pub use conversations::{ConversationView, OpenConversation, Participant};
+pub use deletions::DeleteFor;
 pub use error::CoreError;
 pub use events::{Event, EventPublisher};
 pub use export::{EXPORT_FORMAT, EXPORT_TTL, ExportLink};
@@ -89,6 +91,8 @@ pub struct Settings {
     pub sso: Vec<SsoProvider>,
     /// Personal data in plaintext messages.
     pub pii: PiiSettings,
+    /// How long after sending its author may delete a message for everyone.
+    pub delete_for_everyone_window: Duration,
 }
 
 /// What happens to personal data (phone numbers, emails, cards, IBANs, addresses) typed into a
@@ -136,6 +140,7 @@ impl Default for Settings {
             passkeys: PasskeySettings::default(),
             sso: Vec::new(),
             pii: PiiSettings::default(),
+            delete_for_everyone_window: Duration::from_secs(24 * 60 * 60),
         }
     }
 }

@@ -80,7 +80,12 @@ impl Parley {
             body: Sealed::from_bytes(dek.seal(body.expose().as_bytes(), &KeyRing::body_aad(&id))?),
             created_at: now,
         };
-        match self.store.append_message(&message).await? {
+        // A conversation destroyed meanwhile (both parties deleted it) is simply gone.
+        let appended = self.store.append_message(&message).await.map_err(|error| match error {
+            parley_store::StoreError::NotFound(_) => CoreError::ConversationNotFound,
+            other => other.into(),
+        })?;
+        match appended {
             Inserted::New(record) => {
                 let parties = participant.record().conversation.parties();
                 self.events.publish(Event::MessageAppended { recipients: parties, conversation, seq: record.seq });
@@ -113,9 +118,18 @@ impl Parley {
         let mut keys: HashMap<UserId, Option<Dek>> = HashMap::new();
         let mut items = Vec::with_capacity(records.len());
         // What a blocked user sent after the block is never shown to the blocker.
-        let blocked = self.blocked_since(participant.session().user_id()).await?;
+        let viewer = participant.session().user_id();
+        let blocked = self.blocked_since(viewer).await?;
+        // What the viewer deleted for themselves stays out of their view.
+        let hidden: std::collections::HashSet<MessageId> =
+            self.store.hidden_messages(viewer, participant.conversation_id()).await?.into_iter().collect();
+        let deleted_at = self.deleted_conversations(viewer).await?.get(&participant.conversation_id()).copied();
         for record in records {
-            if blocked.get(&record.author).is_some_and(|since| record.created_at >= *since) {
+            let before_deletion = deleted_at.is_some_and(|at| record.created_at <= at);
+            if before_deletion
+                || hidden.contains(&record.id)
+                || blocked.get(&record.author).is_some_and(|since| record.created_at >= *since)
+            {
                 continue;
             }
             let dek = match keys.entry(record.author) {

@@ -292,6 +292,8 @@ pub struct LimitsConfig {
     pub new_conversations_per_hour: u32,
     /// Conversations one user may open in a burst.
     pub new_conversations_burst: u32,
+    /// How long after sending its author may delete a message for everyone, in seconds.
+    pub delete_for_everyone_secs: u64,
 }
 
 /// The WebSocket.
@@ -400,7 +402,14 @@ impl Default for SessionsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { message_max_chars: 4000, sends_per_minute: 60, send_burst: 20, new_conversations_per_hour: 20, new_conversations_burst: 20 }
+        Self {
+            message_max_chars: 4000,
+            sends_per_minute: 60,
+            send_burst: 20,
+            new_conversations_per_hour: 20,
+            new_conversations_burst: 20,
+            delete_for_everyone_secs: 24 * 60 * 60,
+        }
     }
 }
 

@@ -85,7 +85,9 @@ impl ApiError {
             | ProblemCode::InvalidCode
             | ProblemCode::PasskeyRejected
             | ProblemCode::ReauthenticationRequired
-            | ProblemCode::ContactNotAllowed => StatusCode::FORBIDDEN,
+            | ProblemCode::ContactNotAllowed
+            | ProblemCode::NotYourMessage
+            | ProblemCode::DeleteWindowPassed => StatusCode::FORBIDDEN,
             ProblemCode::NotFound | ProblemCode::SsoUnknownProvider => StatusCode::NOT_FOUND,
             ProblemCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemCode::HandleTaken
@@ -131,6 +133,9 @@ impl From<CoreError> for ApiError {
             CoreError::UserNotFound => ApiError::detailed(ProblemCode::NotFound, "no user has that handle"),
             CoreError::SessionNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no session with that id"),
             CoreError::Sso(refusal) => ApiError::code(sso_code(refusal)),
+            CoreError::MessageNotFound => ApiError::detailed(ProblemCode::NotFound, "no such message in this conversation"),
+            CoreError::NotYourMessage => ApiError::code(ProblemCode::NotYourMessage),
+            CoreError::DeleteWindowPassed => ApiError::code(ProblemCode::DeleteWindowPassed),
             CoreError::ExportNotFound => ApiError::detailed(ProblemCode::NotFound, "no such export: unknown, used, expired or not yours"),
             CoreError::CannotBlockSelf => ApiError::code(ProblemCode::CannotBlockSelf),
             CoreError::ContactNotAllowed => ApiError::code(ProblemCode::ContactNotAllowed),

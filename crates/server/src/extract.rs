@@ -171,9 +171,11 @@ impl FromRequestParts<AppState> for ParticipantOf {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let AuthSession(session) = AuthSession::from_request_parts(parts, state).await?;
-        let axum::extract::Path(raw) =
-            axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::code(ProblemCode::NotFound))?;
-        let id: ConversationId = raw.parse().map_err(|_| ApiError::code(ProblemCode::NotFound))?;
+        let axum::extract::Path(params) =
+            axum::extract::Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::code(ProblemCode::NotFound))?;
+        let id: ConversationId = params.get("id").and_then(|raw| raw.parse().ok()).ok_or_else(|| ApiError::code(ProblemCode::NotFound))?;
         Ok(ParticipantOf(state.core.participant(&session, id).await?))
     }
 }

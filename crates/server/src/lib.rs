@@ -211,6 +211,7 @@ fn core_settings(config: &Config) -> Settings {
         send_rate: RatePolicy::per_minute(config.limits.send_burst, config.limits.sends_per_minute),
         open_rate: RatePolicy::per_hour(config.limits.new_conversations_burst, config.limits.new_conversations_per_hour),
         password_params: PasswordParams::OWASP_MINIMUM,
+        delete_for_everyone_window: Duration::from_secs(config.limits.delete_for_everyone_secs),
         security_event_retention: Duration::from_secs(config.security.event_retention_days * 24 * 60 * 60),
         passkeys: parley_core::PasskeySettings { rp_id: config.webauthn.rp_id.clone(), origins: config.passkey_origins() },
         pii: parley_core::PiiSettings {

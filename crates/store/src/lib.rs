@@ -21,6 +21,6 @@ pub use records::{
     OutboxRecord, PasskeyRecord, SecurityEventRecord, SecurityNotice, SessionRecord, StreamTicket, TotpRecord, UserRecord,
 };
 pub use traits::{
-    ConversationStore, CredentialStore, KeyStore, MessageStore, NoticeStore, PreferenceStore, SessionStore, Store, StoreDiagnostics,
-    UserStore,
+    ConversationStore, CredentialStore, DeletionStore, KeyStore, MessageStore, NoticeStore, PreferenceStore, SessionStore, Store,
+    StoreDiagnostics, UserStore,
 };

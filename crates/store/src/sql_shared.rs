@@ -50,6 +50,8 @@ macro_rules! select_conversation {
 // The submodules come after the column-list macros, which they use.
 #[path = "sql_credentials.rs"]
 mod credentials;
+#[path = "sql_deletions.rs"]
+mod deletions;
 #[path = "sql_notices.rs"]
 mod notices;
 #[path = "sql_preferences.rs"]

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use parley_domain::page::{ConversationCursor, MessageWindow, PageLimit};
 use parley_domain::{
-    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, ListingId, PasswordHash, Preferences, Sealed,
-    SessionId, Timestamp, TokenHash, UserId, WrappedKey,
+    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, ListingId, MessageId, PasswordHash, Preferences,
+    Sealed, SessionId, Timestamp, TokenHash, UserId, WrappedKey,
 };
 use uuid::Uuid;
 
@@ -250,14 +250,51 @@ pub trait PreferenceStore: Send + Sync {
     ) -> Result<Option<ConversationRecord>, StoreError>;
 }
 
+/// Deleting messages and conversations.
+#[async_trait]
+pub trait DeletionStore: Send + Sync {
+    /// The message with this id in this conversation.
+    async fn message_in(&self, conversation: ConversationId, id: MessageId) -> Result<Option<MessageRecord>, StoreError>;
+    /// Empties a message's body for everyone (it stays as a numbered placeholder); deleting
+    /// twice keeps the first time.
+    async fn delete_message_for_everyone(&self, id: MessageId, at: Timestamp) -> Result<(), StoreError>;
+    /// Hides a message from one user.
+    async fn hide_message(&self, user: UserId, id: MessageId) -> Result<(), StoreError>;
+    /// The messages of the conversation hidden from the user.
+    async fn hidden_messages(&self, user: UserId, conversation: ConversationId) -> Result<Vec<MessageId>, StoreError>;
+    /// Records that the user deleted the conversation at `at` (the first time counts); returns
+    /// how many of its parties have now deleted it.
+    async fn delete_conversation_for(&self, user: UserId, conversation: ConversationId, at: Timestamp) -> Result<u32, StoreError>;
+    /// When the user deleted each conversation they deleted.
+    async fn conversation_deletions(&self, user: UserId) -> Result<Vec<(ConversationId, Timestamp)>, StoreError>;
+    /// Destroys a conversation and everything in it.
+    async fn destroy_conversation(&self, conversation: ConversationId) -> Result<(), StoreError>;
+}
+
 /// Everything the core needs from the data store.
 pub trait Store:
-    UserStore + SessionStore + NoticeStore + CredentialStore + PreferenceStore + ConversationStore + MessageStore + StoreDiagnostics
+    UserStore
+    + SessionStore
+    + NoticeStore
+    + CredentialStore
+    + PreferenceStore
+    + DeletionStore
+    + ConversationStore
+    + MessageStore
+    + StoreDiagnostics
 {
 }
 
 impl<T> Store for T where
-    T: UserStore + SessionStore + NoticeStore + CredentialStore + PreferenceStore + ConversationStore + MessageStore + StoreDiagnostics
+    T: UserStore
+        + SessionStore
+        + NoticeStore
+        + CredentialStore
+        + PreferenceStore
+        + DeletionStore
+        + ConversationStore
+        + MessageStore
+        + StoreDiagnostics
 {
 }
 

@@ -9,14 +9,14 @@ use parley_domain::page::{ConversationCursor, PageLimit};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::openapi::{AuthErrors, BodyErrors, RateErrors, ServerErrors};
+use super::openapi::{AuthErrors, BodyErrors, ConversationErrors, RateErrors, ServerErrors};
 use crate::error::ApiError;
-use crate::extract::{AuthSession, Json, Query, created_or_existing};
+use crate::extract::{AuthSession, Json, ParticipantOf, Query, created_or_existing};
 use crate::state::AppState;
 use crate::wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_conversation, list_conversations))
+    OpenApiRouter::new().routes(routes!(create_conversation, list_conversations)).routes(routes!(delete_conversation))
 }
 
 /// `POST /v1/conversations`: open a conversation with another user (201), or get the one you
@@ -52,4 +52,18 @@ async fn list_conversations(
     let limit = PageLimit::parse(query.limit)?;
     let (views, next) = state.core.list_conversations(&session, cursor, limit).await?;
     Ok(Json(ConversationPage { items: views.iter().map(wire::conversation).collect(), next_cursor: next.map(|c| c.encode()) }))
+}
+
+/// `DELETE /v1/conversations/{id}`: delete the conversation for yourself (its history so far
+/// disappears from your view; new messages show it again). Once both parties have deleted it,
+/// it is destroyed for good: its keys first, then its messages.
+#[utoipa::path(delete, path = "/v1/conversations/{id}", tag = "conversations", security(("bearer" = []), ("session_cookie" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The conversation")),
+    responses((status = 204, description = "Deleted for you"), AuthErrors, ConversationErrors, ServerErrors))]
+async fn delete_conversation(
+    State(state): State<AppState>,
+    ParticipantOf(participant): ParticipantOf,
+) -> Result<axum::http::StatusCode, ApiError> {
+    state.core.delete_conversation(&participant).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -16,7 +16,46 @@ use crate::state::AppState;
 use crate::wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(send_message, list_messages))
+    OpenApiRouter::new().routes(routes!(send_message, list_messages)).routes(routes!(delete_message))
+}
+
+/// Whom a message is deleted for.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct DeleteQuery {
+    /// `me` (default: hide it from yourself) or `everyone` (its author, within 24 hours of
+    /// sending: the text is gone for both, a placeholder stays).
+    #[serde(rename = "for")]
+    #[param(rename = "for", pattern = "^(me|everyone)$")]
+    scope: Option<String>,
+}
+
+/// `DELETE /v1/conversations/{id}/messages/{message_id}`: delete a message for yourself, or
+/// for everyone.
+#[utoipa::path(delete, path = "/v1/conversations/{id}/messages/{message_id}", tag = "messages", security(("bearer" = []), ("session_cookie" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The conversation"), ("message_id" = uuid::Uuid, Path, description = "The message"), DeleteQuery),
+    responses(
+        (status = 204, description = "Deleted (also when it already was)"),
+        (status = 400, description = "Bad query parameter", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your message (`not_your_message`), or too late to delete it for everyone (`delete_window_passed`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, ConversationErrors, ServerErrors,
+    ))]
+async fn delete_message(
+    State(state): State<AppState>,
+    ParticipantOf(participant): ParticipantOf,
+    axum::extract::Path(path): axum::extract::Path<(String, String)>,
+    Query(query): Query<DeleteQuery>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let scope = match query.scope.as_deref() {
+        None | Some("me") => parley_core::DeleteFor::Me,
+        Some("everyone") => parley_core::DeleteFor::Everyone,
+        Some(_) => return Err(ApiError::detailed(parley_api::ProblemCode::MalformedRequest, "`for` is `me` or `everyone`")),
+    };
+    let message =
+        path.1.parse().map_err(|_| ApiError::detailed(parley_api::ProblemCode::NotFound, "no such message in this conversation"))?;
+    state.core.delete_message(&participant, message, scope).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// `POST /v1/conversations/{id}/messages`: send a message (201). Sending again with the same

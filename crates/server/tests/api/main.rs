@@ -12,6 +12,7 @@
 mod accounts;
 mod at_rest;
 mod conversations;
+mod deletion;
 mod erasure;
 mod health;
 mod helpers;

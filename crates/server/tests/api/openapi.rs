@@ -43,6 +43,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/v1/conversations"),
     ("post", "/v1/conversations/{id}/messages"),
     ("get", "/v1/conversations/{id}/messages"),
+    ("delete", "/v1/conversations/{id}/messages/{message_id}"),
+    ("delete", "/v1/conversations/{id}"),
     ("get", "/v1/stream"),
     ("post", "/v1/stream/tickets"),
 ];

@@ -1,0 +1,81 @@
+//! Deleting messages and conversations through the real server.
+
+use std::time::Duration;
+
+use parley_api::ProblemCode;
+use parley_api::conversations::ListConversationsQuery;
+use parley_api::messages::{ListMessagesQuery, MessagePage};
+use parley_testkit::TestApp;
+
+use crate::helpers::{assert_problem, open_conversation, send};
+
+fn bodies(page: &MessagePage) -> Vec<Option<&str>> {
+    page.items.iter().map(|m| m.body.as_deref()).collect()
+}
+
+#[tokio::test]
+async fn a_message_is_deleted_for_everyone_by_its_author_in_time_or_for_oneself() {
+    let app = TestApp::spawn().await;
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let conversation = open_conversation(&buyer, &seller, "lamp").await;
+    let oops = send(&buyer, conversation.id, "sent to the wrong person").await;
+    let kept = send(&seller, conversation.id, "hello").await;
+    let all = ListMessagesQuery::default();
+
+    assert_problem(seller.client.delete_message(conversation.id, oops.id, "everyone").await, 403, ProblemCode::NotYourMessage);
+    buyer.client.delete_message(conversation.id, oops.id, "everyone").await.unwrap();
+    buyer.client.delete_message(conversation.id, oops.id, "everyone").await.unwrap();
+    for viewer in [&buyer, &seller] {
+        assert_eq!(bodies(&viewer.client.list_messages(conversation.id, &all).await.unwrap()), [None, Some("hello")]);
+    }
+
+    // Past the window it can only be deleted for oneself.
+    let late = send(&buyer, conversation.id, "second thoughts").await;
+    app.clock.advance(Duration::from_secs(24 * 60 * 60 + 1));
+    let refreshed = app.client.create_session(&buyer.handle, parley_testkit::PASSWORD).await.unwrap();
+    let buyer_client = app.client.authenticated(refreshed.token.as_deref().unwrap());
+    assert_problem(buyer_client.delete_message(conversation.id, late.id, "everyone").await, 403, ProblemCode::DeleteWindowPassed);
+    buyer_client.delete_message(conversation.id, kept.id, "me").await.unwrap();
+    assert_eq!(bodies(&buyer_client.list_messages(conversation.id, &all).await.unwrap()), [None, Some("second thoughts")]);
+    let fresh_seller = app.client.create_session(&seller.handle, parley_testkit::PASSWORD).await.unwrap();
+    let seller_client = app.client.authenticated(fresh_seller.token.as_deref().unwrap());
+    assert_eq!(seller_client.list_messages(conversation.id, &all).await.unwrap().items.len(), 3, "the other party still sees it");
+
+    // Strangers and unknown ids learn nothing.
+    let stranger = app.user("stranger").await;
+    assert_problem(stranger.client.delete_message(conversation.id, late.id, "me").await, 404, ProblemCode::NotFound);
+    assert_problem(buyer_client.delete_message(conversation.id, uuid::Uuid::new_v4(), "me").await, 404, ProblemCode::NotFound);
+}
+
+#[tokio::test]
+async fn a_conversation_deleted_by_both_parties_is_destroyed() {
+    let app = TestApp::spawn().await;
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let conversation = open_conversation(&buyer, &seller, "desk").await;
+    send(&buyer, conversation.id, "old history").await;
+    app.clock.advance(Duration::from_secs(1));
+    let all = ListMessagesQuery::default();
+    let listed = |user: &parley_testkit::TestUser| {
+        let client = user.client.clone();
+        async move { client.list_conversations(&ListConversationsQuery::default()).await.unwrap().items.len() }
+    };
+
+    buyer.client.delete_conversation(conversation.id).await.unwrap();
+    assert_eq!(listed(&buyer).await, 0, "gone from the deleter's list");
+    assert_eq!(listed(&seller).await, 1, "the other party keeps it");
+    // A new message brings it back for the deleter, without the history they deleted.
+    app.clock.advance(Duration::from_secs(1));
+    send(&seller, conversation.id, "still interested?").await;
+    assert_eq!(listed(&buyer).await, 1);
+    assert_eq!(bodies(&buyer.client.list_messages(conversation.id, &all).await.unwrap()), [Some("still interested?")]);
+
+    seller.client.delete_conversation(conversation.id).await.unwrap();
+    for user in [&buyer, &seller] {
+        assert_problem(user.client.list_messages(conversation.id, &all).await, 404, ProblemCode::NotFound);
+        assert_eq!(listed(user).await, 0);
+    }
+    // Sending to a destroyed conversation finds nothing; deleting again is harmless to ask.
+    let late = parley_api::messages::SendMessageRequest { client_msg_id: "late".into(), body: "hello?".into() };
+    assert_problem(buyer.client.send_message(conversation.id, &late).await, 404, ProblemCode::NotFound);
+    assert_problem(buyer.client.delete_conversation(conversation.id).await, 404, ProblemCode::NotFound);
+}

@@ -1,0 +1,91 @@
+//! Deleting messages and conversations (part of the shared SQL, see `sql_shared.rs`).
+
+use async_trait::async_trait;
+use parley_domain::{ConversationId, MessageId, Timestamp, UserId};
+use uuid::Uuid;
+
+use super::{DataStore, message_from_row};
+use crate::error::StoreError;
+use crate::records::MessageRecord;
+use crate::traits::DeletionStore;
+
+#[async_trait]
+impl DeletionStore for DataStore {
+    async fn message_in(&self, conversation: ConversationId, id: MessageId) -> Result<Option<MessageRecord>, StoreError> {
+        let row = sqlx::query(concat!(select_message!(), "WHERE conversation_id = $1 AND id = $2"))
+            .bind(conversation.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+
+    async fn delete_message_for_everyone(&self, id: MessageId, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE messages SET body_sealed = $2, deleted_at = COALESCE(deleted_at, $3) WHERE id = $1")
+            .bind(id.to_string())
+            .bind(Vec::<u8>::new())
+            .bind(at.as_millis())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn hide_message(&self, user: UserId, id: MessageId) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO hidden_messages (user_id, message_id) VALUES ($1, $2) ON CONFLICT (user_id, message_id) DO NOTHING")
+            .bind(user.to_string())
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn hidden_messages(&self, user: UserId, conversation: ConversationId) -> Result<Vec<MessageId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT h.message_id FROM hidden_messages h JOIN messages m ON m.id = h.message_id WHERE h.user_id = $1 AND m.conversation_id = $2",
+        )
+        .bind(user.to_string())
+        .bind(conversation.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        ids.iter()
+            .map(|id| Uuid::parse_str(id).map(MessageId::from_uuid).map_err(|_| StoreError::Corrupt("hidden_messages.message_id")))
+            .collect()
+    }
+
+    async fn delete_conversation_for(&self, user: UserId, conversation: ConversationId, at: Timestamp) -> Result<u32, StoreError> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO conversation_deletions (user_id, conversation_id, deleted_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, conversation_id) DO NOTHING",
+        )
+        .bind(user.to_string())
+        .bind(conversation.to_string())
+        .bind(at.as_millis())
+        .execute(&mut *tx)
+        .await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversation_deletions WHERE conversation_id = $1")
+            .bind(conversation.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        u32::try_from(count).map_err(|_| StoreError::Corrupt("conversation_deletions"))
+    }
+
+    async fn conversation_deletions(&self, user: UserId) -> Result<Vec<(ConversationId, Timestamp)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT conversation_id, deleted_at FROM conversation_deletions WHERE user_id = $1")
+            .bind(user.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        rows.into_iter()
+            .map(|(id, at)| {
+                let id = Uuid::parse_str(&id).map(ConversationId::from_uuid).map_err(|_| StoreError::Corrupt("conversation_deletions"))?;
+                Ok((id, Timestamp::from_millis(at)))
+            })
+            .collect()
+    }
+
+    async fn destroy_conversation(&self, conversation: ConversationId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM conversations WHERE id = $1").bind(conversation.to_string()).execute(&self.write).await?;
+        Ok(())
+    }
+}
