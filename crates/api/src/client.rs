@@ -337,6 +337,12 @@ impl Client {
         self.call_empty(Method::DELETE, &format!("/v1/conversations/{conversation}/messages/{message}?for={scope}")).await
     }
 
+    /// `PUT /v1/conversations/{id}/retention`.
+    pub async fn set_retention(&self, conversation: Uuid, days: u32) -> Result<crate::conversations::RetentionBody, ClientError> {
+        let request = crate::conversations::RetentionBody { days_after_last_activity: Some(days), default_days: None };
+        self.call(Method::PUT, &format!("/v1/conversations/{conversation}/retention"), Some(&request)).await.map(|(_, body)| body)
+    }
+
     /// `DELETE /v1/conversations/{id}`.
     pub async fn delete_conversation(&self, conversation: Uuid) -> Result<(), ClientError> {
         self.call_empty(Method::DELETE, &format!("/v1/conversations/{conversation}")).await

@@ -81,3 +81,16 @@ pub struct ListConversationsQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
+
+/// `GET` and `PUT /v1/conversations/{id}/retention`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionBody {
+    /// Days after its last activity the conversation is destroyed, as one of you asked (1 to
+    /// 3650; either party may shorten it, nobody may lengthen it). `null`: the default.
+    #[schema(minimum = 1, maximum = 3650)]
+    pub days_after_last_activity: Option<u32>,
+    /// The deployment's default (read only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_days: Option<u32>,
+}

@@ -49,6 +49,8 @@ pub enum ProblemCode {
     CannotBlockSelf,
     /// Only a message's author may delete it for everyone.
     NotYourMessage,
+    /// A shorter retention is already set for this conversation.
+    RetentionOnlyShorter,
     /// Too late to delete this message for everyone; delete it for yourself.
     DeleteWindowPassed,
     /// Two-factor authentication is already on.
@@ -113,6 +115,7 @@ impl ProblemCode {
             ProblemCode::ContactNotAllowed => "contact_not_allowed",
             ProblemCode::CannotBlockSelf => "cannot_block_self",
             ProblemCode::NotYourMessage => "not_your_message",
+            ProblemCode::RetentionOnlyShorter => "retention_only_shorter",
             ProblemCode::DeleteWindowPassed => "delete_window_passed",
             ProblemCode::MfaAlreadyEnabled => "mfa_already_enabled",
             ProblemCode::MfaNotEnabled => "mfa_not_enabled",
@@ -158,6 +161,7 @@ impl ProblemCode {
             ProblemCode::ContactNotAllowed => "This user does not accept new conversations like this one",
             ProblemCode::CannotBlockSelf => "You cannot block yourself",
             ProblemCode::NotYourMessage => "Only its author can delete a message for everyone",
+            ProblemCode::RetentionOnlyShorter => "A shorter retention is already set",
             ProblemCode::DeleteWindowPassed => "Too late to delete this message for everyone",
             ProblemCode::MfaAlreadyEnabled => "Two-factor authentication is already on",
             ProblemCode::MfaNotEnabled => "Two-factor authentication is not on",

@@ -44,6 +44,18 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Data retention.
+    Retention {
+        #[command(subcommand)]
+        action: RetentionAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionAction {
+    /// Destroy now every conversation whose retention ran out (keys first, then rows) and
+    /// delete expired security events, as the server does every minute.
+    Run,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +102,7 @@ fn main() -> ExitCode {
         Command::Config { action: ConfigAction::Show } => print_and_exit(&loaded.config.to_redacted_toml()),
         Command::Openapi => print_and_exit(&parley_server::routes::openapi_json(loaded.config.limits.message_max_chars)),
         Command::User { action } => run(user_command(&loaded.config, action)),
+        Command::Retention { action: RetentionAction::Run } => run(retention_run(&loaded.config)),
     }
 }
 
@@ -111,10 +124,22 @@ fn run(command: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCo
     }
 }
 
+/// The core, for an operator command (its real-time events reach no one).
+async fn operator_core(config: &Config) -> anyhow::Result<std::sync::Arc<parley_core::Parley>> {
+    let events = std::sync::Arc::new(parley_server::bus::InProcessBus::new(1));
+    parley_server::open_core(config, &Runtime::from_process(), events).await
+}
+
+#[allow(clippy::print_stdout, reason = "the report goes to standard output")]
+async fn retention_run(config: &Config) -> anyhow::Result<()> {
+    let report = operator_core(config).await?.run_retention().await?;
+    println!("conversations destroyed: {}\nsecurity events deleted: {}", report.conversations_destroyed, report.security_events_deleted);
+    Ok(())
+}
+
 #[allow(clippy::print_stdout, reason = "the archive goes to standard output")]
 async fn user_command(config: &Config, action: UserAction) -> anyhow::Result<()> {
-    let events = std::sync::Arc::new(parley_server::bus::InProcessBus::new(1));
-    let core = parley_server::open_core(config, &Runtime::from_process(), events).await?;
+    let core = operator_core(config).await?;
     match action {
         UserAction::Export { handle } => {
             let archive = core.export_by_handle(&handle).await.map_err(|e| anyhow::anyhow!("cannot export {handle}: {e}"))?;

@@ -25,6 +25,9 @@ pub enum CoreError {
     /// The window for deleting a message for everyone has passed (delete it for yourself).
     #[error("delete window passed")]
     DeleteWindowPassed,
+    /// A retention longer than the one already asked for was asked for.
+    #[error("retention can only be shortened")]
+    RetentionOnlyShorter,
     /// A user tried to block themselves.
     #[error("cannot block yourself")]
     CannotBlockSelf,

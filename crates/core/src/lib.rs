@@ -21,6 +21,7 @@ mod mfa;
 mod notices;
 mod passkeys;
 mod preferences;
+mod retention;
 mod sessions;
 mod sso;
 
@@ -51,6 +52,7 @@ pub use mfa::{
 pub use notices::{MAX_EVENTS_LISTED, OutgoingMail, SecurityEventView};
 pub use passkeys::{PasskeyCeremony, PasskeySettings, PasskeyView};
 pub use preferences::BlockedUser;
+pub use retention::{MAX_RETENTION_DAYS, RetentionReport};
 pub use sessions::SessionView;
 pub use sso::{SsoKeys, SsoProvider, SsoRefusal};
 
@@ -93,6 +95,8 @@ pub struct Settings {
     pub pii: PiiSettings,
     /// How long after sending its author may delete a message for everyone.
     pub delete_for_everyone_window: Duration,
+    /// Conversations idle for this many days are destroyed (a party may ask for less).
+    pub message_retention_days: u32,
 }
 
 /// What happens to personal data (phone numbers, emails, cards, IBANs, addresses) typed into a
@@ -141,6 +145,7 @@ impl Default for Settings {
             sso: Vec::new(),
             pii: PiiSettings::default(),
             delete_for_everyone_window: Duration::from_secs(24 * 60 * 60),
+            message_retention_days: 365,
         }
     }
 }

@@ -214,6 +214,8 @@ pub enum SmtpTls {
 pub struct SecurityConfig {
     /// How long security events (logins, failures, credential changes) are kept, in days.
     pub event_retention_days: u64,
+    /// Conversations idle for this many days are destroyed (either party may ask for less).
+    pub message_retention_days: u32,
 }
 
 /// SQLite durability.
@@ -373,7 +375,7 @@ impl Default for MailConfig {
 
 impl Default for SecurityConfig {
     fn default() -> Self {
-        Self { event_retention_days: 30 }
+        Self { event_retention_days: 30, message_retention_days: 365 }
     }
 }
 
@@ -564,6 +566,9 @@ impl Config {
         }
         if let Some(origin) = self.passkey_origins().iter().find(|o| !o.starts_with("https://")) {
             return Err(ConfigError::Invalid { key: "webauthn.origins", message: format!("{origin}: origins must be https://") });
+        }
+        if !(1..=36_500).contains(&self.security.message_retention_days) {
+            return invalid("security.message_retention_days", "must be between 1 and 36500 days");
         }
         if !(1..=3650).contains(&self.security.event_retention_days) {
             return invalid("security.event_retention_days", "must be between 1 and 3650 days");

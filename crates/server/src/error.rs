@@ -95,6 +95,7 @@ impl ApiError {
             | ProblemCode::ClientMsgIdReused
             | ProblemCode::PasskeyAlreadyRegistered
             | ProblemCode::CannotBlockSelf
+            | ProblemCode::RetentionOnlyShorter
             | ProblemCode::MfaAlreadyEnabled
             | ProblemCode::MfaNotEnabled => StatusCode::CONFLICT,
             ProblemCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -133,6 +134,7 @@ impl From<CoreError> for ApiError {
             CoreError::UserNotFound => ApiError::detailed(ProblemCode::NotFound, "no user has that handle"),
             CoreError::SessionNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no session with that id"),
             CoreError::Sso(refusal) => ApiError::code(sso_code(refusal)),
+            CoreError::RetentionOnlyShorter => ApiError::code(ProblemCode::RetentionOnlyShorter),
             CoreError::MessageNotFound => ApiError::detailed(ProblemCode::NotFound, "no such message in this conversation"),
             CoreError::NotYourMessage => ApiError::code(ProblemCode::NotYourMessage),
             CoreError::DeleteWindowPassed => ApiError::code(ProblemCode::DeleteWindowPassed),

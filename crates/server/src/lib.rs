@@ -197,8 +197,8 @@ async fn maintain(state: AppState) {
         if let Err(error) = state.core.purge_expired_sessions().await {
             tracing::warn!(%error, "session purge failed; will retry");
         }
-        if let Err(error) = state.core.purge_security_events().await {
-            tracing::warn!(%error, "security event purge failed; will retry");
+        if let Err(error) = state.core.run_retention().await {
+            tracing::warn!(%error, "retention run failed; will retry");
         }
     }
 }
@@ -212,6 +212,7 @@ fn core_settings(config: &Config) -> Settings {
         open_rate: RatePolicy::per_hour(config.limits.new_conversations_burst, config.limits.new_conversations_per_hour),
         password_params: PasswordParams::OWASP_MINIMUM,
         delete_for_everyone_window: Duration::from_secs(config.limits.delete_for_everyone_secs),
+        message_retention_days: config.security.message_retention_days,
         security_event_retention: Duration::from_secs(config.security.event_retention_days * 24 * 60 * 60),
         passkeys: parley_core::PasskeySettings { rp_id: config.webauthn.rp_id.clone(), origins: config.passkey_origins() },
         pii: parley_core::PiiSettings {

@@ -88,4 +88,45 @@ impl DeletionStore for DataStore {
         sqlx::query("DELETE FROM conversations WHERE id = $1").bind(conversation.to_string()).execute(&self.write).await?;
         Ok(())
     }
+
+    async fn set_conversation_retention(&self, conversation: ConversationId, days: Option<u32>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE conversations SET retention_days = $2 WHERE id = $1")
+            .bind(conversation.to_string())
+            .bind(days.map(i64::from))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn conversation_retention(&self, conversation: ConversationId) -> Result<Option<u32>, StoreError> {
+        let days: Option<Option<i64>> = sqlx::query_scalar("SELECT retention_days FROM conversations WHERE id = $1")
+            .bind(conversation.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        days.flatten().map(|d| u32::try_from(d).map_err(|_| StoreError::Corrupt("conversations.retention_days"))).transpose()
+    }
+
+    async fn expired_conversations(
+        &self,
+        now: Timestamp,
+        default_days: u32,
+        limit: u32,
+    ) -> Result<Vec<(ConversationId, [UserId; 2])>, StoreError> {
+        const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT id, buyer_id, seller_id FROM conversations \
+             WHERE last_activity_at + (CASE WHEN retention_days IS NOT NULL AND retention_days < $2 THEN retention_days ELSE $2 END) * $3 <= $1 \
+             ORDER BY last_activity_at LIMIT $4",
+        )
+        .bind(now.as_millis())
+        .bind(i64::from(default_days))
+        .bind(DAY_MS)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        let id = |text: &str| Uuid::parse_str(text).map_err(|_| StoreError::Corrupt("conversations.id"));
+        rows.iter()
+            .map(|(c, b, s)| Ok((ConversationId::from_uuid(id(c)?), [UserId::from_uuid(id(b)?), UserId::from_uuid(id(s)?)])))
+            .collect()
+    }
 }

@@ -269,6 +269,19 @@ pub trait DeletionStore: Send + Sync {
     async fn conversation_deletions(&self, user: UserId) -> Result<Vec<(ConversationId, Timestamp)>, StoreError>;
     /// Destroys a conversation and everything in it.
     async fn destroy_conversation(&self, conversation: ConversationId) -> Result<(), StoreError>;
+    /// Sets (or, with `None`, clears) a conversation's own retention, in days after its last
+    /// activity.
+    async fn set_conversation_retention(&self, conversation: ConversationId, days: Option<u32>) -> Result<(), StoreError>;
+    /// A conversation's own retention, in days.
+    async fn conversation_retention(&self, conversation: ConversationId) -> Result<Option<u32>, StoreError>;
+    /// Up to `limit` conversations whose retention ran out at `now`: idle for longer than the
+    /// shorter of their own retention and `default_days`. With their parties.
+    async fn expired_conversations(
+        &self,
+        now: Timestamp,
+        default_days: u32,
+        limit: u32,
+    ) -> Result<Vec<(ConversationId, [UserId; 2])>, StoreError>;
 }
 
 /// Everything the core needs from the data store.

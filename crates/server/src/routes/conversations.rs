@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use parley_api::conversations::{ConversationPage, ConversationResponse, CreateConversationRequest, ListConversationsQuery};
+use parley_api::conversations::{ConversationPage, ConversationResponse, CreateConversationRequest, ListConversationsQuery, RetentionBody};
 use parley_core::OpenConversation;
 use parley_domain::ListingId;
 use parley_domain::page::{ConversationCursor, PageLimit};
@@ -16,7 +16,10 @@ use crate::state::AppState;
 use crate::wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_conversation, list_conversations)).routes(routes!(delete_conversation))
+    OpenApiRouter::new()
+        .routes(routes!(create_conversation, list_conversations))
+        .routes(routes!(delete_conversation))
+        .routes(routes!(get_retention, set_retention))
 }
 
 /// `POST /v1/conversations`: open a conversation with another user (201), or get the one you
@@ -66,4 +69,34 @@ async fn delete_conversation(
 ) -> Result<axum::http::StatusCode, ApiError> {
     state.core.delete_conversation(&participant).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/conversations/{id}/retention`: when the conversation will be destroyed.
+#[utoipa::path(get, path = "/v1/conversations/{id}/retention", tag = "conversations", security(("bearer" = []), ("session_cookie" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The conversation")),
+    responses((status = 200, body = RetentionBody), AuthErrors, ConversationErrors, ServerErrors))]
+async fn get_retention(State(state): State<AppState>, ParticipantOf(participant): ParticipantOf) -> Result<Json<RetentionBody>, ApiError> {
+    let (days, default) = state.core.retention(&participant).await?;
+    Ok(Json(RetentionBody { days_after_last_activity: days, default_days: Some(default) }))
+}
+
+/// `PUT /v1/conversations/{id}/retention`: ask for the conversation to be destroyed sooner.
+#[utoipa::path(put, path = "/v1/conversations/{id}/retention", tag = "conversations", security(("bearer" = []), ("session_cookie" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The conversation")), request_body = RetentionBody,
+    responses(
+        (status = 200, body = RetentionBody),
+        (status = 409, description = "A shorter retention is already set (`retention_only_shorter`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, ConversationErrors, BodyErrors, ServerErrors,
+    ))]
+async fn set_retention(
+    State(state): State<AppState>,
+    ParticipantOf(participant): ParticipantOf,
+    Json(request): Json<RetentionBody>,
+) -> Result<Json<RetentionBody>, ApiError> {
+    let days = request
+        .days_after_last_activity
+        .ok_or_else(|| ApiError::Validation(parley_domain::ValidationError::new("days_after_last_activity", "required")))?;
+    state.core.set_retention(&participant, days).await?;
+    let (days, default) = state.core.retention(&participant).await?;
+    Ok(Json(RetentionBody { days_after_last_activity: days, default_days: Some(default) }))
 }

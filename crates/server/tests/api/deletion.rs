@@ -79,3 +79,57 @@ async fn a_conversation_deleted_by_both_parties_is_destroyed() {
     assert_problem(buyer.client.send_message(conversation.id, &late).await, 404, ProblemCode::NotFound);
     assert_problem(buyer.client.delete_conversation(conversation.id).await, 404, ProblemCode::NotFound);
 }
+
+#[tokio::test]
+async fn retention_destroys_exactly_the_expired_conversations() {
+    let app = TestApp::spawn_with(|config| config.security.message_retention_days = 30).await;
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let old = open_conversation(&buyer, &seller, "old").await;
+    send(&buyer, old.id, "from long ago").await;
+    let short = open_conversation(&buyer, &seller, "short").await;
+    send(&buyer, short.id, "please forget this soon").await;
+    let refused = seller.client.set_retention(short.id, 3).await.unwrap();
+    assert_eq!((refused.days_after_last_activity, refused.default_days), (Some(3), Some(30)));
+    assert_problem(buyer.client.set_retention(short.id, 10).await, 409, ProblemCode::RetentionOnlyShorter);
+    buyer.client.set_retention(short.id, 2).await.unwrap();
+
+    app.clock.advance(Duration::from_secs(2 * 24 * 60 * 60 + 1));
+    let (buyer_now, seller_now) = (relog(&app, &buyer).await, relog(&app, &seller).await);
+    let open = parley_api::conversations::CreateConversationRequest {
+        with: seller.handle.clone(),
+        listing_id: Some("fresh".into()),
+        my_role: parley_api::conversations::Role::Buyer,
+    };
+    let fresh = buyer_now.create_conversation(&open).await.unwrap().1;
+    say(&buyer_now, fresh.id, "still relevant").await;
+    let report = app.core.run_retention().await.unwrap();
+    assert_eq!(report.conversations_destroyed, 1, "only the one that asked for two days");
+
+    app.clock.advance(Duration::from_secs(28 * 24 * 60 * 60));
+    drop(seller_now);
+    let seller_now = relog(&app, &seller).await;
+    say(&seller_now, fresh.id, "activity keeps it").await;
+    let report = app.core.run_retention().await.unwrap();
+    assert_eq!(report.conversations_destroyed, 1, "the old one, idle for thirty days");
+    assert_eq!(app.core.run_retention().await.unwrap().conversations_destroyed, 0, "nothing more");
+
+    let client = relog(&app, &buyer).await;
+    for gone in [old.id, short.id] {
+        assert_problem(client.list_messages(gone, &ListMessagesQuery::default()).await, 404, ProblemCode::NotFound);
+    }
+    assert_eq!(
+        bodies(&client.list_messages(fresh.id, &ListMessagesQuery::default()).await.unwrap()),
+        [Some("still relevant"), Some("activity keeps it")]
+    );
+}
+
+/// A fresh session for `user` (tests that move the clock by days outlive sessions).
+async fn relog(app: &TestApp, user: &parley_testkit::TestUser) -> parley_api::client::Client {
+    let session = app.client.create_session(&user.handle, parley_testkit::PASSWORD).await.unwrap();
+    app.client.authenticated(session.token.as_deref().unwrap())
+}
+
+async fn say(client: &parley_api::client::Client, conversation: uuid::Uuid, body: &str) {
+    let request = parley_api::messages::SendMessageRequest { client_msg_id: uuid::Uuid::new_v4().to_string(), body: body.into() };
+    client.send_message(conversation, &request).await.unwrap();
+}

@@ -45,6 +45,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/v1/conversations/{id}/messages"),
     ("delete", "/v1/conversations/{id}/messages/{message_id}"),
     ("delete", "/v1/conversations/{id}"),
+    ("get", "/v1/conversations/{id}/retention"),
+    ("put", "/v1/conversations/{id}/retention"),
     ("get", "/v1/stream"),
     ("post", "/v1/stream/tickets"),
 ];
