@@ -339,7 +339,7 @@ impl Client {
 
     /// `PUT /v1/conversations/{id}/retention`.
     pub async fn set_retention(&self, conversation: Uuid, days: u32) -> Result<crate::conversations::RetentionBody, ClientError> {
-        let request = crate::conversations::RetentionBody { days_after_last_activity: Some(days), default_days: None };
+        let request = crate::conversations::SetRetentionRequest { days_after_last_activity: days };
         self.call(Method::PUT, &format!("/v1/conversations/{conversation}/retention"), Some(&request)).await.map(|(_, body)| body)
     }
 

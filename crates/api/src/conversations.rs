@@ -82,15 +82,22 @@ pub struct ListConversationsQuery {
     pub limit: Option<u32>,
 }
 
-/// `GET` and `PUT /v1/conversations/{id}/retention`.
+/// A conversation's retention (`GET` and the answer to `PUT /v1/conversations/{id}/retention`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RetentionBody {
+    /// Days after its last activity the conversation is destroyed, as one of you asked;
+    /// `null`: the deployment's default applies.
+    pub days_after_last_activity: Option<u32>,
+    /// The deployment's default.
+    pub default_days: u32,
+}
+
+/// `PUT /v1/conversations/{id}/retention`: either party may shorten the retention; nobody may
+/// lengthen what one of you asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RetentionBody {
-    /// Days after its last activity the conversation is destroyed, as one of you asked (1 to
-    /// 3650; either party may shorten it, nobody may lengthen it). `null`: the default.
+pub struct SetRetentionRequest {
+    /// Destroy the conversation this many days after its last activity (1 to 3650).
     #[schema(minimum = 1, maximum = 3650)]
-    pub days_after_last_activity: Option<u32>,
-    /// The deployment's default (read only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_days: Option<u32>,
+    pub days_after_last_activity: u32,
 }

@@ -2,7 +2,9 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use parley_api::conversations::{ConversationPage, ConversationResponse, CreateConversationRequest, ListConversationsQuery, RetentionBody};
+use parley_api::conversations::{
+    ConversationPage, ConversationResponse, CreateConversationRequest, ListConversationsQuery, RetentionBody, SetRetentionRequest,
+};
 use parley_core::OpenConversation;
 use parley_domain::ListingId;
 use parley_domain::page::{ConversationCursor, PageLimit};
@@ -77,12 +79,12 @@ async fn delete_conversation(
     responses((status = 200, body = RetentionBody), AuthErrors, ConversationErrors, ServerErrors))]
 async fn get_retention(State(state): State<AppState>, ParticipantOf(participant): ParticipantOf) -> Result<Json<RetentionBody>, ApiError> {
     let (days, default) = state.core.retention(&participant).await?;
-    Ok(Json(RetentionBody { days_after_last_activity: days, default_days: Some(default) }))
+    Ok(Json(RetentionBody { days_after_last_activity: days, default_days: default }))
 }
 
 /// `PUT /v1/conversations/{id}/retention`: ask for the conversation to be destroyed sooner.
 #[utoipa::path(put, path = "/v1/conversations/{id}/retention", tag = "conversations", security(("bearer" = []), ("session_cookie" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The conversation")), request_body = RetentionBody,
+    params(("id" = uuid::Uuid, Path, description = "The conversation")), request_body = SetRetentionRequest,
     responses(
         (status = 200, body = RetentionBody),
         (status = 409, description = "A shorter retention is already set (`retention_only_shorter`)", body = parley_api::Problem, content_type = "application/problem+json"),
@@ -98,5 +100,5 @@ async fn set_retention(
         .ok_or_else(|| ApiError::Validation(parley_domain::ValidationError::new("days_after_last_activity", "required")))?;
     state.core.set_retention(&participant, days).await?;
     let (days, default) = state.core.retention(&participant).await?;
-    Ok(Json(RetentionBody { days_after_last_activity: days, default_days: Some(default) }))
+    Ok(Json(RetentionBody { days_after_last_activity: days, default_days: default }))
 }

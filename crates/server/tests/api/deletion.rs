@@ -89,7 +89,7 @@ async fn retention_destroys_exactly_the_expired_conversations() {
     let short = open_conversation(&buyer, &seller, "short").await;
     send(&buyer, short.id, "please forget this soon").await;
     let refused = seller.client.set_retention(short.id, 3).await.unwrap();
-    assert_eq!((refused.days_after_last_activity, refused.default_days), (Some(3), Some(30)));
+    assert_eq!((refused.days_after_last_activity, refused.default_days), (Some(3), 30));
     assert_problem(buyer.client.set_retention(short.id, 10).await, 409, ProblemCode::RetentionOnlyShorter);
     buyer.client.set_retention(short.id, 2).await.unwrap();
 
