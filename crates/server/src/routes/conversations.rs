@@ -93,12 +93,9 @@ async fn get_retention(State(state): State<AppState>, ParticipantOf(participant)
 async fn set_retention(
     State(state): State<AppState>,
     ParticipantOf(participant): ParticipantOf,
-    Json(request): Json<RetentionBody>,
+    Json(request): Json<SetRetentionRequest>,
 ) -> Result<Json<RetentionBody>, ApiError> {
-    let days = request
-        .days_after_last_activity
-        .ok_or_else(|| ApiError::Validation(parley_domain::ValidationError::new("days_after_last_activity", "required")))?;
-    state.core.set_retention(&participant, days).await?;
+    state.core.set_retention(&participant, request.days_after_last_activity).await?;
     let (days, default) = state.core.retention(&participant).await?;
     Ok(Json(RetentionBody { days_after_last_activity: days, default_days: default }))
 }
