@@ -99,5 +99,6 @@ pub struct RetentionBody {
 pub struct SetRetentionRequest {
     /// Destroy the conversation this many days after its last activity (1 to 3650).
     #[schema(minimum = 1, maximum = 3650)]
+    #[serde(deserialize_with = "crate::whole_number")]
     pub days_after_last_activity: u32,
 }

@@ -26,6 +26,19 @@ pub struct Health {
     pub status: String,
 }
 
+/// A JSON integer as JSON Schema means it: `169` and `169.0` alike (a number with no fraction).
+pub(crate) fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let number = <serde_json::Number as serde::Deserialize>::deserialize(deserializer)?;
+    let whole = number.as_u64().or_else(|| {
+        number.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX)).map(|f| {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "checked: a whole number within u32")]
+            let whole = f as u64;
+            whole
+        })
+    });
+    whole.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| serde::de::Error::custom("expected a whole number"))
+}
+
 /// Writes `[redacted]` for a secret field inside a hand-written `Debug`.
 pub(crate) struct Redacted;
 

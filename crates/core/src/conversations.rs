@@ -83,6 +83,10 @@ impl Parley {
         };
         if let Some(existing) = self.store.find_conversation(buyer, seller, request.listing.as_ref()).await? {
             self.open_limiter.refund(&session.user_id());
+            // Opening a conversation one deleted brings it back, without what one deleted.
+            if self.deleted_conversations(session.user_id()).await?.contains_key(&existing.conversation.id) {
+                self.store.revive_conversation_for(session.user_id(), existing.conversation.id).await?;
+            }
             return Ok(Inserted::Existing(view_of(&existing, request.my_role)));
         }
         // First contact follows the other party's policy. A block is not checked here: the
@@ -153,6 +157,11 @@ impl Parley {
     pub async fn participant(&self, session: &Session, conversation: ConversationId) -> Result<Participant, CoreError> {
         let record = self.store.conversation(conversation).await?.ok_or(CoreError::ConversationNotFound)?;
         let role = record.conversation.role_of(session.user_id()).ok_or(CoreError::ConversationNotFound)?;
+        // A conversation the caller deleted is gone for them until something new arrives.
+        let deleted_at = self.deleted_conversations(session.user_id()).await?.get(&conversation).copied();
+        if deleted_at.is_some_and(|at| record.conversation.last_activity_at <= at) {
+            return Err(CoreError::ConversationNotFound);
+        }
         Ok(Participant { session: session.clone(), role, record })
     }
 }

@@ -71,6 +71,27 @@ impl DeletionStore for DataStore {
         u32::try_from(count).map_err(|_| StoreError::Corrupt("conversation_deletions"))
     }
 
+    async fn revive_conversation_for(&self, user: UserId, conversation: ConversationId) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO hidden_messages (user_id, message_id) \
+             SELECT d.user_id, m.id FROM messages m JOIN conversation_deletions d ON d.conversation_id = m.conversation_id \
+             WHERE d.user_id = $1 AND m.conversation_id = $2 AND m.created_at <= d.deleted_at \
+             ON CONFLICT (user_id, message_id) DO NOTHING",
+        )
+        .bind(user.to_string())
+        .bind(conversation.to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM conversation_deletions WHERE user_id = $1 AND conversation_id = $2")
+            .bind(user.to_string())
+            .bind(conversation.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn conversation_deletions(&self, user: UserId) -> Result<Vec<(ConversationId, Timestamp)>, StoreError> {
         let rows: Vec<(String, i64)> = sqlx::query_as("SELECT conversation_id, deleted_at FROM conversation_deletions WHERE user_id = $1")
             .bind(user.to_string())

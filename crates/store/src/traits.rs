@@ -265,6 +265,9 @@ pub trait DeletionStore: Send + Sync {
     /// Records that the user deleted the conversation at `at` (the first time counts); returns
     /// how many of its parties have now deleted it.
     async fn delete_conversation_for(&self, user: UserId, conversation: ConversationId, at: Timestamp) -> Result<u32, StoreError>;
+    /// Undoes the user's deletion of a conversation (they opened it again): what they had
+    /// deleted stays hidden from them, message by message.
+    async fn revive_conversation_for(&self, user: UserId, conversation: ConversationId) -> Result<(), StoreError>;
     /// When the user deleted each conversation they deleted.
     async fn conversation_deletions(&self, user: UserId) -> Result<Vec<(ConversationId, Timestamp)>, StoreError>;
     /// Destroys a conversation and everything in it.

@@ -62,6 +62,7 @@ async fn a_conversation_deleted_by_both_parties_is_destroyed() {
 
     buyer.client.delete_conversation(conversation.id).await.unwrap();
     assert_eq!(listed(&buyer).await, 0, "gone from the deleter's list");
+    assert_problem(buyer.client.list_messages(conversation.id, &all).await, 404, ProblemCode::NotFound);
     assert_eq!(listed(&seller).await, 1, "the other party keeps it");
     // A new message brings it back for the deleter, without the history they deleted.
     app.clock.advance(Duration::from_secs(1));
@@ -132,4 +133,22 @@ async fn relog(app: &TestApp, user: &parley_testkit::TestUser) -> parley_api::cl
 async fn say(client: &parley_api::client::Client, conversation: uuid::Uuid, body: &str) {
     let request = parley_api::messages::SendMessageRequest { client_msg_id: uuid::Uuid::new_v4().to_string(), body: body.into() };
     client.send_message(conversation, &request).await.unwrap();
+}
+
+#[tokio::test]
+async fn opening_a_deleted_conversation_again_brings_it_back_without_its_old_history() {
+    let app = TestApp::spawn().await;
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let conversation = open_conversation(&buyer, &seller, "chair").await;
+    send(&buyer, conversation.id, "first try").await;
+    app.clock.advance(Duration::from_secs(1));
+    buyer.client.delete_conversation(conversation.id).await.unwrap();
+    app.clock.advance(Duration::from_secs(1));
+    let again = open_conversation(&buyer, &seller, "chair").await;
+    assert_eq!(again.id, conversation.id);
+    send(&buyer, conversation.id, "second try").await;
+    let mine = buyer.client.list_messages(conversation.id, &ListMessagesQuery::default()).await.unwrap();
+    assert_eq!(bodies(&mine), [Some("second try")]);
+    let theirs = seller.client.list_messages(conversation.id, &ListMessagesQuery::default()).await.unwrap();
+    assert_eq!(bodies(&theirs), [Some("first try"), Some("second try")]);
 }
