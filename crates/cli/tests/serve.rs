@@ -106,17 +106,24 @@ async fn serve_starts_from_nothing_chats_and_logs_no_secrets() {
     assert!(!logs.contains(master_key.trim()));
 }
 
-#[tokio::test]
-async fn a_restart_reads_the_same_data_with_the_kept_keys() {
+/// Runs `parley serve` in a fresh directory just long enough to sign up one account; returns
+/// the directory.
+async fn directory_with_account(handle: &str, email: &str) -> tempfile::TempDir {
     rustls::crypto::aws_lc_rs::default_provider().install_default().ok();
     let dir = tempfile::tempdir().unwrap();
     let (mut child, url, _) = start(dir.path());
     let ca = std::fs::read_to_string(dir.path().join("data/tls/ca.pem")).unwrap();
     let client = Client::new(&url, Some(&ca)).unwrap();
-    let request =
-        CreateAccountRequest { handle: "returning".into(), email: "back@example.org".into(), password: "a long passphrase".into() };
+    let request = CreateAccountRequest { handle: handle.into(), email: email.into(), password: "a long passphrase".into() };
     client.create_account(&request).await.unwrap();
     stop(&mut child).await;
+    dir
+}
+
+#[tokio::test]
+async fn a_restart_reads_the_same_data_with_the_kept_keys() {
+    let dir = directory_with_account("returning", "back@example.org").await;
+    let ca = std::fs::read_to_string(dir.path().join("data/tls/ca.pem")).unwrap();
 
     let (mut child, url, _) = start(dir.path());
     let client = Client::new(&url, Some(&ca)).expect("the kept CA still signs the new leaf");
@@ -165,15 +172,7 @@ fn config_show_prints_the_effective_configuration() {
 
 #[tokio::test]
 async fn an_operator_exports_and_erases_a_user_from_the_command_line() {
-    rustls::crypto::aws_lc_rs::default_provider().install_default().ok();
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, url, _) = start(dir.path());
-    let ca = std::fs::read_to_string(dir.path().join("data/tls/ca.pem")).unwrap();
-    let client = Client::new(&url, Some(&ca)).unwrap();
-    let request =
-        CreateAccountRequest { handle: "requester".into(), email: "dsr@example.org".into(), password: "a long passphrase".into() };
-    client.create_account(&request).await.unwrap();
-    stop(&mut child).await;
+    let dir = directory_with_account("requester", "dsr@example.org").await;
 
     let parley = |args: &[&str]| Command::new(PARLEY).args(args).current_dir(dir.path()).env_clear().output().unwrap();
     let export = parley(&["user", "export", "requester"]);
