@@ -343,6 +343,14 @@ impl Client {
         self.call(Method::PUT, &format!("/v1/conversations/{conversation}/retention"), Some(&request)).await.map(|(_, body)| body)
     }
 
+    /// `PATCH /v1/conversations/{id}/messages/{message_id}`.
+    pub async fn edit_message(&self, conversation: Uuid, message: Uuid, body: &str) -> Result<MessageResponse, ClientError> {
+        let request = crate::messages::EditMessageRequest { body: body.to_owned() };
+        self.call(Method::PATCH, &format!("/v1/conversations/{conversation}/messages/{message}"), Some(&request))
+            .await
+            .map(|(_, body)| body)
+    }
+
     /// `DELETE /v1/conversations/{id}`.
     pub async fn delete_conversation(&self, conversation: Uuid) -> Result<(), ClientError> {
         self.call_empty(Method::DELETE, &format!("/v1/conversations/{conversation}")).await

@@ -55,6 +55,9 @@ pub struct MessageResponse {
     /// When the server accepted it.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When its author last edited it (the earlier text is kept as long as the message).
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<OffsetDateTime>,
     /// Only in the answer to a send: the personal data found in the text (`phone`, `email`,
     /// `card`, `iban`, `address`), masked before storage unless the deployment only warns.
     /// Suggest the end-to-end encrypted channel for such details.
@@ -98,4 +101,18 @@ pub struct ListMessagesQuery {
     /// Page size, 1 to 100 (default 50).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+}
+
+/// `PATCH /v1/conversations/{id}/messages/{message_id}`: correct your message.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessageRequest {
+    /// The new text, under the same rules as a new message's (the document states them).
+    pub body: String,
+}
+
+impl fmt::Debug for EditMessageRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EditMessageRequest {{ body: {} bytes }}", self.body.len())
+    }
 }

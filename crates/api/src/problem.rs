@@ -53,6 +53,8 @@ pub enum ProblemCode {
     RetentionOnlyShorter,
     /// Too late to delete this message for everyone; delete it for yourself.
     DeleteWindowPassed,
+    /// Too late to edit this message.
+    EditWindowPassed,
     /// Two-factor authentication is already on.
     MfaAlreadyEnabled,
     /// Two-factor authentication is not on (or no enrolment is waiting).
@@ -117,6 +119,7 @@ impl ProblemCode {
             ProblemCode::NotYourMessage => "not_your_message",
             ProblemCode::RetentionOnlyShorter => "retention_only_shorter",
             ProblemCode::DeleteWindowPassed => "delete_window_passed",
+            ProblemCode::EditWindowPassed => "edit_window_passed",
             ProblemCode::MfaAlreadyEnabled => "mfa_already_enabled",
             ProblemCode::MfaNotEnabled => "mfa_not_enabled",
             ProblemCode::CsrfFailed => "csrf_failed",
@@ -163,6 +166,7 @@ impl ProblemCode {
             ProblemCode::NotYourMessage => "Only its author can delete a message for everyone",
             ProblemCode::RetentionOnlyShorter => "A shorter retention is already set",
             ProblemCode::DeleteWindowPassed => "Too late to delete this message for everyone",
+            ProblemCode::EditWindowPassed => "Too late to edit this message",
             ProblemCode::MfaAlreadyEnabled => "Two-factor authentication is already on",
             ProblemCode::MfaNotEnabled => "Two-factor authentication is not on",
             ProblemCode::CsrfFailed => "Missing or wrong CSRF token",

@@ -22,6 +22,9 @@ pub enum CoreError {
     /// Only a message's author may delete it for everyone.
     #[error("not your message")]
     NotYourMessage,
+    /// The window for editing a message has passed.
+    #[error("edit window passed")]
+    EditWindowPassed,
     /// The window for deleting a message for everyone has passed (delete it for yourself).
     #[error("delete window passed")]
     DeleteWindowPassed,

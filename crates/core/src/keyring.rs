@@ -78,6 +78,11 @@ impl KeyRing {
         Aad::field("users", user, "email")
     }
 
+    /// The associated data of an earlier text of an edited message.
+    pub fn edit_aad(edit: &impl std::fmt::Display) -> Aad {
+        Aad::field("message_edits", edit, "body")
+    }
+
     /// The associated data of a message body.
     pub fn body_aad(message: &impl std::fmt::Display) -> Aad {
         Aad::field("messages", message, "body")

@@ -97,6 +97,8 @@ pub struct Settings {
     pub delete_for_everyone_window: Duration,
     /// Conversations idle for this many days are destroyed (a party may ask for less).
     pub message_retention_days: u32,
+    /// How long after sending its author may edit a message.
+    pub edit_window: Duration,
 }
 
 /// What happens to personal data (phone numbers, emails, cards, IBANs, addresses) typed into a
@@ -146,6 +148,7 @@ impl Default for Settings {
             pii: PiiSettings::default(),
             delete_for_everyone_window: Duration::from_secs(24 * 60 * 60),
             message_retention_days: 365,
+            edit_window: Duration::from_secs(15 * 60),
         }
     }
 }

@@ -151,6 +151,32 @@ impl Parley {
         Ok(Inserted::Existing(view(participant, record, stored)))
     }
 
+    /// Replaces the text of one of the caller's messages, within the edit window; the previous
+    /// text is kept (sealed) as long as the message is.
+    pub async fn edit_message(&self, participant: &Participant, id: MessageId, text: &str) -> Result<MessageView, CoreError> {
+        let me = participant.session().user_id();
+        let conversation = participant.conversation_id();
+        let record = self.store.message_in(conversation, id).await?.ok_or(CoreError::MessageNotFound)?;
+        if record.author != me {
+            return Err(CoreError::NotYourMessage);
+        }
+        let now = self.clock.now();
+        if now.since(record.created_at) > self.settings.edit_window {
+            return Err(CoreError::EditWindowPassed);
+        }
+        let (body, pii) = self.screen_pii(MessageBody::parse(text, self.settings.message_max_chars)?);
+        let dek = self.message_key(participant, me).await?.ok_or(CoreError::MessageNotFound)?;
+        let previous = readable_body(&dek, &record).ok_or(CoreError::MessageNotFound)?;
+        let edit_id = Uuid::now_v7();
+        let previous = Sealed::from_bytes(dek.seal(previous.expose().as_bytes(), &KeyRing::edit_aad(&edit_id))?);
+        let sealed = Sealed::from_bytes(dek.seal(body.expose().as_bytes(), &KeyRing::body_aad(&id))?);
+        if !self.store.edit_message(id, &sealed, (edit_id, previous), now).await? {
+            return Err(CoreError::MessageNotFound);
+        }
+        let edited = MessageRecord { edited_at: Some(now), ..record };
+        Ok(MessageView { pii, ..view(participant, edited, Some(body)) })
+    }
+
     /// Finds personal data in a body and, by policy, masks it before anything stores it.
     fn screen_pii(&self, body: MessageBody) -> (MessageBody, Vec<PiiKind>) {
         if self.settings.pii.policy == PiiPolicy::Off {
@@ -194,6 +220,7 @@ fn view(participant: &Participant, record: MessageRecord, body: Option<MessageBo
             client_msg_id: record.client_msg_id,
             body,
             created_at: record.created_at,
+            edited_at: record.edited_at,
         },
     }
 }

@@ -110,6 +110,8 @@ pub struct Message {
     pub body: Option<MessageBody>,
     /// When the server accepted it.
     pub created_at: Timestamp,
+    /// When its author last edited it.
+    pub edited_at: Option<Timestamp>,
 }
 
 #[cfg(test)]

@@ -296,6 +296,8 @@ pub struct LimitsConfig {
     pub new_conversations_burst: u32,
     /// How long after sending its author may delete a message for everyone, in seconds.
     pub delete_for_everyone_secs: u64,
+    /// How long after sending its author may edit a message, in seconds.
+    pub edit_window_secs: u64,
 }
 
 /// The WebSocket.
@@ -411,6 +413,7 @@ impl Default for LimitsConfig {
             new_conversations_per_hour: 20,
             new_conversations_burst: 20,
             delete_for_everyone_secs: 24 * 60 * 60,
+            edit_window_secs: 15 * 60,
         }
     }
 }

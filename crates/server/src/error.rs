@@ -87,7 +87,8 @@ impl ApiError {
             | ProblemCode::ReauthenticationRequired
             | ProblemCode::ContactNotAllowed
             | ProblemCode::NotYourMessage
-            | ProblemCode::DeleteWindowPassed => StatusCode::FORBIDDEN,
+            | ProblemCode::DeleteWindowPassed
+            | ProblemCode::EditWindowPassed => StatusCode::FORBIDDEN,
             ProblemCode::NotFound | ProblemCode::SsoUnknownProvider => StatusCode::NOT_FOUND,
             ProblemCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemCode::HandleTaken
@@ -137,6 +138,7 @@ impl From<CoreError> for ApiError {
             CoreError::RetentionOnlyShorter => ApiError::code(ProblemCode::RetentionOnlyShorter),
             CoreError::MessageNotFound => ApiError::detailed(ProblemCode::NotFound, "no such message in this conversation"),
             CoreError::NotYourMessage => ApiError::code(ProblemCode::NotYourMessage),
+            CoreError::EditWindowPassed => ApiError::code(ProblemCode::EditWindowPassed),
             CoreError::DeleteWindowPassed => ApiError::code(ProblemCode::DeleteWindowPassed),
             CoreError::ExportNotFound => ApiError::detailed(ProblemCode::NotFound, "no such export: unknown, used, expired or not yours"),
             CoreError::CannotBlockSelf => ApiError::code(ProblemCode::CannotBlockSelf),

@@ -213,6 +213,7 @@ fn core_settings(config: &Config) -> Settings {
         password_params: PasswordParams::OWASP_MINIMUM,
         delete_for_everyone_window: Duration::from_secs(config.limits.delete_for_everyone_secs),
         message_retention_days: config.security.message_retention_days,
+        edit_window: Duration::from_secs(config.limits.edit_window_secs),
         security_event_retention: Duration::from_secs(config.security.event_retention_days * 24 * 60 * 60),
         passkeys: parley_core::PasskeySettings { rp_id: config.webauthn.rp_id.clone(), origins: config.passkey_origins() },
         pii: parley_core::PiiSettings {

@@ -72,6 +72,11 @@ fn render_openapi(spec: &utoipa::openapi::OpenApi, message_max_chars: usize) -> 
     let mut document = serde_json::to_value(spec).unwrap_or_default();
     if let Some(body) = document.pointer_mut("/components/schemas/SendMessageRequest/properties/body") {
         body["maxLength"] = message_max_chars.into();
+        // An edit takes a body under the same rules: one schema, stated once.
+        let rules = body.clone();
+        if let Some(edit) = document.pointer_mut("/components/schemas/EditMessageRequest/properties/body") {
+            *edit = rules;
+        }
     }
     serde_json::to_string_pretty(&document).unwrap_or_default()
 }

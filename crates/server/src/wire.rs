@@ -69,6 +69,7 @@ pub fn message(view: &MessageView) -> MessageResponse {
         client_msg_id: message.client_msg_id.as_str().to_owned(),
         body: message.body.as_ref().map(|body| body.expose().to_owned()),
         pii: view.pii.iter().map(|kind| kind.as_str().to_owned()).collect(),
+        edited_at: message.edited_at.map(time),
         created_at: time(message.created_at),
     }
 }

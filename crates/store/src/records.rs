@@ -138,6 +138,8 @@ pub struct MessageRecord {
     pub body: Sealed<MessageBody>,
     /// When it was accepted.
     pub created_at: Timestamp,
+    /// When its author last edited it.
+    pub edited_at: Option<Timestamp>,
 }
 
 /// The outcome of an append: a new message, or the one already sent with the same

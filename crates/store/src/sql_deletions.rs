@@ -1,7 +1,7 @@
 //! Deleting messages and conversations (part of the shared SQL, see `sql_shared.rs`).
 
 use async_trait::async_trait;
-use parley_domain::{ConversationId, MessageId, Timestamp, UserId};
+use parley_domain::{ConversationId, MessageBody, MessageId, Sealed, Timestamp, UserId};
 use uuid::Uuid;
 
 use super::{DataStore, message_from_row};
@@ -21,13 +21,47 @@ impl DeletionStore for DataStore {
     }
 
     async fn delete_message_for_everyone(&self, id: MessageId, at: Timestamp) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM message_edits WHERE message_id = $1").bind(id.to_string()).execute(&mut *tx).await?;
         sqlx::query("UPDATE messages SET body_sealed = $2, deleted_at = COALESCE(deleted_at, $3) WHERE id = $1")
             .bind(id.to_string())
             .bind(Vec::<u8>::new())
             .bind(at.as_millis())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn edit_message(
+        &self,
+        id: MessageId,
+        body: &Sealed<MessageBody>,
+        previous: (Uuid, Sealed<MessageBody>),
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let updated = sqlx::query("UPDATE messages SET body_sealed = $2, edited_at = $3 WHERE id = $1 AND deleted_at IS NULL")
+            .bind(id.to_string())
+            .bind(body.as_bytes())
+            .bind(at.as_millis())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !updated {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO message_edits (id, message_id, body_sealed, replaced_at) VALUES ($1, $2, $3, $4)")
+            .bind(previous.0.to_string())
+            .bind(id.to_string())
+            .bind(previous.1.as_bytes())
+            .bind(at.as_millis())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn hide_message(&self, user: UserId, id: MessageId) -> Result<(), StoreError> {

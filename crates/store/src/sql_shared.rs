@@ -36,7 +36,7 @@ macro_rules! select_session {
 }
 macro_rules! select_message {
     () => {
-        "SELECT id, conversation_id, seq, author_id, client_msg_id, body_sealed, created_at FROM messages "
+        "SELECT id, conversation_id, seq, author_id, client_msg_id, body_sealed, created_at, edited_at FROM messages "
     };
 }
 macro_rules! select_conversation {
@@ -172,6 +172,10 @@ impl UserStore for DataStore {
         ] {
             sqlx::query(statement).bind(&id).execute(&mut *tx).await?;
         }
+        sqlx::query("DELETE FROM message_edits WHERE message_id IN (SELECT id FROM messages WHERE author_id = $1)")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE messages SET body_sealed = $2, deleted_at = $3 WHERE author_id = $1 AND deleted_at IS NULL")
             .bind(&id)
             .bind(Vec::<u8>::new())
@@ -469,6 +473,7 @@ impl MessageStore for DataStore {
             client_msg_id: message.client_msg_id.clone(),
             body: message.body.clone(),
             created_at: message.created_at,
+            edited_at: None,
         }))
     }
 
@@ -648,6 +653,7 @@ fn message_from_row(row: &Row) -> Result<MessageRecord, StoreError> {
         client_msg_id: ClientMsgId::from_trusted(row.try_get("client_msg_id")?),
         body: Sealed::from_bytes(row.try_get("body_sealed")?),
         created_at: time_column(row, "created_at")?,
+        edited_at: row.try_get::<Option<i64>, _>("edited_at")?.map(Timestamp::from_millis),
     })
 }
 

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use parley_domain::page::{ConversationCursor, MessageWindow, PageLimit};
 use parley_domain::{
-    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, ListingId, MessageId, PasswordHash, Preferences,
-    Sealed, SessionId, Timestamp, TokenHash, UserId, WrappedKey,
+    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, ListingId, MessageBody, MessageId, PasswordHash,
+    Preferences, Sealed, SessionId, Timestamp, TokenHash, UserId, WrappedKey,
 };
 use uuid::Uuid;
 
@@ -258,6 +258,15 @@ pub trait DeletionStore: Send + Sync {
     /// Empties a message's body for everyone (it stays as a numbered placeholder); deleting
     /// twice keeps the first time.
     async fn delete_message_for_everyone(&self, id: MessageId, at: Timestamp) -> Result<(), StoreError>;
+    /// Replaces a message's body, keeping the previous one as an edit (both sealed by the
+    /// caller), in one transaction; false if the message was deleted meanwhile.
+    async fn edit_message(
+        &self,
+        id: MessageId,
+        body: &Sealed<MessageBody>,
+        previous: (Uuid, Sealed<MessageBody>),
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
     /// Hides a message from one user.
     async fn hide_message(&self, user: UserId, id: MessageId) -> Result<(), StoreError>;
     /// The messages of the conversation hidden from the user.

@@ -16,7 +16,7 @@ use crate::state::AppState;
 use crate::wire;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(send_message, list_messages)).routes(routes!(delete_message))
+    OpenApiRouter::new().routes(routes!(send_message, list_messages)).routes(routes!(delete_message, edit_message))
 }
 
 /// Whom a message is deleted for.
@@ -93,4 +93,26 @@ async fn list_messages(
     let limit = PageLimit::parse(query.limit)?;
     let page = state.core.list_messages(&participant, window, limit).await?;
     Ok(Json(MessagePage { items: page.items.iter().map(wire::message).collect(), has_more: page.has_more }))
+}
+
+/// `PATCH /v1/conversations/{id}/messages/{message_id}`: correct your message, within 15
+/// minutes of sending. The earlier text is kept as long as the message is.
+#[utoipa::path(patch, path = "/v1/conversations/{id}/messages/{message_id}", tag = "messages", security(("bearer" = []), ("session_cookie" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The conversation"), ("message_id" = uuid::Uuid, Path, description = "The message")),
+    request_body = parley_api::messages::EditMessageRequest,
+    responses(
+        (status = 200, description = "Edited", body = MessageResponse),
+        (status = 403, description = "Not your message (`not_your_message`), or too late to edit it (`edit_window_passed`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, ConversationErrors, BodyErrors, ServerErrors,
+    ))]
+async fn edit_message(
+    State(state): State<AppState>,
+    ParticipantOf(participant): ParticipantOf,
+    axum::extract::Path(path): axum::extract::Path<(String, String)>,
+    Json(request): Json<parley_api::messages::EditMessageRequest>,
+) -> Result<Json<MessageResponse>, ApiError> {
+    let message =
+        path.1.parse().map_err(|_| ApiError::detailed(parley_api::ProblemCode::NotFound, "no such message in this conversation"))?;
+    let view = state.core.edit_message(&participant, message, &request.body).await?;
+    Ok(Json(wire::message(&view)))
 }

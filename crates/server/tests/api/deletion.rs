@@ -152,3 +152,36 @@ async fn opening_a_deleted_conversation_again_brings_it_back_without_its_old_his
     let theirs = seller.client.list_messages(conversation.id, &ListMessagesQuery::default()).await.unwrap();
     assert_eq!(bodies(&theirs), [Some("first try"), Some("second try")]);
 }
+
+#[tokio::test]
+async fn an_author_corrects_a_message_in_time_and_its_history_dies_with_it() {
+    let app = TestApp::spawn().await;
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let conversation = open_conversation(&buyer, &seller, "sofa").await;
+    let typo = send(&buyer, conversation.id, "I can pick it up on Satruday").await;
+    assert_problem(seller.client.edit_message(conversation.id, typo.id, "hijacked").await, 403, ProblemCode::NotYourMessage);
+    assert_problem(buyer.client.edit_message(conversation.id, typo.id, "   ").await, 422, ProblemCode::ValidationFailed);
+    let edited = buyer.client.edit_message(conversation.id, typo.id, "I can pick it up on Saturday, call +44 20 7946 0958").await.unwrap();
+    assert_eq!(edited.body.as_deref(), Some("I can pick it up on Saturday, call [phone number hidden]"));
+    assert_eq!((edited.seq, edited.pii.as_slice()), (typo.seq, ["phone".to_owned()].as_slice()));
+    assert!(edited.edited_at.is_some());
+    let seen = seller.client.list_messages(conversation.id, &ListMessagesQuery::default()).await.unwrap();
+    assert_eq!(bodies(&seen), [Some("I can pick it up on Saturday, call [phone number hidden]")]);
+    assert!(seen.items[0].edited_at.is_some());
+    app.clock.advance(Duration::from_secs(15 * 60 + 1));
+    assert_problem(buyer.client.edit_message(conversation.id, typo.id, "too late").await, 403, ProblemCode::EditWindowPassed);
+
+    // The earlier text is stored sealed, and goes when the message is deleted for everyone.
+    let edits = |app: &TestApp| {
+        let path = app.data_dir().join("parley.db");
+        async move {
+            use sqlx::Connection as _;
+            let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", path.display())).await.unwrap();
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM message_edits").fetch_one(&mut db).await.unwrap();
+            count
+        }
+    };
+    assert_eq!(edits(&app).await, 1);
+    buyer.client.delete_message(conversation.id, typo.id, "everyone").await.unwrap();
+    assert_eq!(edits(&app).await, 0);
+}

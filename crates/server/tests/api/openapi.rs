@@ -44,6 +44,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/v1/conversations/{id}/messages"),
     ("get", "/v1/conversations/{id}/messages"),
     ("delete", "/v1/conversations/{id}/messages/{message_id}"),
+    ("patch", "/v1/conversations/{id}/messages/{message_id}"),
     ("delete", "/v1/conversations/{id}"),
     ("get", "/v1/conversations/{id}/retention"),
     ("put", "/v1/conversations/{id}/retention"),
