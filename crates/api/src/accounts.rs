@@ -165,3 +165,22 @@ impl fmt::Debug for EraseAccountRequest {
         f.debug_struct("EraseAccountRequest").finish_non_exhaustive()
     }
 }
+
+/// `PUT /v1/me/email`: correct your email address.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEmailRequest {
+    /// The new address (the same rules as at sign-up).
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+    /// Your password (an account made by single sign-on needs a recent login instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Password, max_length = 1024)]
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for ChangeEmailRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChangeEmailRequest").finish_non_exhaustive()
+    }
+}

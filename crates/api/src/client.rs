@@ -234,6 +234,12 @@ impl Client {
         self.call(Method::GET, "/v1/me/blocks", None::<&()>).await.map(|(_, body)| body)
     }
 
+    /// `PUT /v1/me/email`.
+    pub async fn change_email(&self, email: &str, password: Option<&str>) -> Result<MeResponse, ClientError> {
+        let request = crate::accounts::ChangeEmailRequest { email: email.to_owned(), password: password.map(str::to_owned) };
+        self.call(Method::PUT, "/v1/me/email", Some(&request)).await.map(|(_, body)| body)
+    }
+
     /// `PUT /v1/me/password`.
     pub async fn change_password(&self, current: &str, new: &str) -> Result<(), ClientError> {
         let request = ChangePasswordRequest { current_password: current.to_owned(), new_password: new.to_owned() };

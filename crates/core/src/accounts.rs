@@ -98,6 +98,46 @@ impl Parley {
         Ok(Profile { account: Account { id: user.id, handle: user.handle, created_at: user.created_at }, email })
     }
 
+    /// Changes the caller's email address (their password, or a recent login for an account
+    /// without one, proves it is them); the mail about it goes to the new address.
+    pub async fn change_email(
+        &self,
+        session: &Session,
+        email: &str,
+        password: Option<Secret<String>>,
+        context: &ClientContext,
+    ) -> Result<(), CoreError> {
+        let email = EmailAddress::parse(email)?;
+        let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
+        self.confirm_identity(&user, session, password).await?;
+        let dek = self.keys.dek_for(&KeyScope::UserProfile(user.id), self.clock.now()).await?;
+        let sealed = Sealed::from_bytes(dek.seal(email.expose().as_bytes(), &KeyRing::email_aad(&user.id))?);
+        let notice = self.notice(user.id, true, SecurityEventKind::EmailChanged, context).await?;
+        self.store.change_email(user.id, &sealed, &self.keys.email_index(&email), &notice).await?;
+        Ok(())
+    }
+
+    /// Proof for a sensitive change: the password, or (for an account without one) a login
+    /// from the last ten minutes. Wrong passwords back off per user.
+    async fn confirm_identity(
+        &self,
+        user: &parley_store::UserRecord,
+        session: &Session,
+        password: Option<Secret<String>>,
+    ) -> Result<(), CoreError> {
+        match (user.password_hash.clone(), password) {
+            (Some(hash), Some(password)) => {
+                self.check_code_budget(user.id)?;
+                if !self.hash_work(move |hasher| hasher.verify(password.expose(), &hash)).await? {
+                    return Err(self.wrong_password(user.id));
+                }
+                Ok(())
+            }
+            (Some(_), None) => Err(CoreError::InvalidCredentials),
+            (None, _) => self.require_fresh(session),
+        }
+    }
+
     /// Erases the caller's account for good: checks the password (or, for an account without
     /// one, a login from the last ten minutes), destroys the user's data keys first (their
     /// profile key and their message key in every conversation, so every copy of the
@@ -106,16 +146,7 @@ impl Parley {
     /// account becomes a tombstone with a meaningless handle. Erasing twice finds no session.
     pub async fn erase_account(&self, session: &Session, password: Option<Secret<String>>) -> Result<(), CoreError> {
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
-        match (user.password_hash.clone(), password) {
-            (Some(hash), Some(password)) => {
-                self.check_code_budget(user.id)?;
-                if !self.hash_work(move |hasher| hasher.verify(password.expose(), &hash)).await? {
-                    return Err(self.wrong_password(user.id));
-                }
-            }
-            (Some(_), None) => return Err(CoreError::InvalidCredentials),
-            (None, _) => self.require_fresh(session)?,
-        }
+        self.confirm_identity(&user, session, password).await?;
         self.erase_user(user.id).await
     }
 

@@ -266,6 +266,7 @@ fn render_security_mail(handle: &Handle, kind: SecurityEventKind, facts: &Securi
         SecurityEventKind::RecoveryCodeUsed => ("A recovery code was used", "One of your one-time recovery codes was used to log in."),
         SecurityEventKind::PasskeyAdded => ("A passkey was added", "A passkey was added to your account."),
         SecurityEventKind::PasskeyRemoved => ("A passkey was removed", "A passkey was removed from your account."),
+        SecurityEventKind::EmailChanged => ("Your email address was changed", "The email address of your account was changed to this one."),
         SecurityEventKind::LoginSucceeded
         | SecurityEventKind::LoginFailed
         | SecurityEventKind::LoggedOut

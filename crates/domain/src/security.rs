@@ -37,11 +37,13 @@ pub enum SecurityEventKind {
     PasskeyAdded,
     /// A passkey was removed.
     PasskeyRemoved,
+    /// The email address was changed.
+    EmailChanged,
 }
 
 impl SecurityEventKind {
     /// Every kind, in a stable order.
-    pub const ALL: [SecurityEventKind; 13] = [
+    pub const ALL: [SecurityEventKind; 14] = [
         Self::AccountCreated,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -55,6 +57,7 @@ impl SecurityEventKind {
         Self::RecoveryCodeUsed,
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
+        Self::EmailChanged,
     ];
 
     /// The stable name stored and shown on the wire.
@@ -73,6 +76,7 @@ impl SecurityEventKind {
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyRemoved => "passkey_removed",
+            Self::EmailChanged => "email_changed",
         }
     }
 
@@ -95,6 +99,7 @@ impl SecurityEventKind {
                 | Self::RecoveryCodeUsed
                 | Self::PasskeyAdded
                 | Self::PasskeyRemoved
+                | Self::EmailChanged
         )
     }
 }

@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use parley_domain::page::{ConversationCursor, MessageWindow, PageLimit};
 use parley_domain::{
-    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, ListingId, MessageId, PasswordHash, Sealed,
-    SecurityEventKind, Seq, SessionId, SessionKind, Timestamp, TokenHash, UserId, WrappedKey,
+    BlindIndex, ClientMsgId, Conversation, ConversationId, EmailAddress, Handle, HandleKey, KeyScope, ListingId, MessageId, PasswordHash,
+    Sealed, SecurityEventKind, Seq, SessionId, SessionKind, Timestamp, TokenHash, UserId, WrappedKey,
 };
 use sqlx::Row as _;
 use uuid::Uuid;
@@ -194,6 +194,25 @@ impl UserStore for DataStore {
         .await?;
         tx.commit().await?;
         ended.iter().map(|id| Uuid::parse_str(id).map(SessionId::from_uuid).map_err(|_| StoreError::Corrupt("sessions.id"))).collect()
+    }
+
+    async fn change_email(
+        &self,
+        user: UserId,
+        email: &Sealed<EmailAddress>,
+        index: &BlindIndex,
+        notice: &SecurityNotice,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE users SET email_sealed = $2, email_index = $3 WHERE id = $1")
+            .bind(user.to_string())
+            .bind(email.as_bytes())
+            .bind(index.0.as_slice())
+            .execute(&mut *tx)
+            .await?;
+        insert_notice(&mut tx, notice).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn remember_device(&self, user: UserId, fingerprint: &BlindIndex, at: Timestamp) -> Result<bool, StoreError> {

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use parley_domain::page::{ConversationCursor, MessageWindow, PageLimit};
 use parley_domain::{
-    BlindIndex, ClientMsgId, Conversation, ConversationId, Handle, HandleKey, KeyScope, ListingId, MessageBody, MessageId, PasswordHash,
-    Preferences, Sealed, SessionId, Timestamp, TokenHash, UserId, WrappedKey,
+    BlindIndex, ClientMsgId, Conversation, ConversationId, EmailAddress, Handle, HandleKey, KeyScope, ListingId, MessageBody, MessageId,
+    PasswordHash, Preferences, Sealed, SessionId, Timestamp, TokenHash, UserId, WrappedKey,
 };
 use uuid::Uuid;
 
@@ -49,6 +49,15 @@ pub trait UserStore: Send + Sync {
     /// mail, devices, credentials and identities, empties the bodies of its messages (left as
     /// placeholders) and turns the row into a tombstone with `tombstone` as its handle.
     async fn erase_user(&self, user: UserId, tombstone: &Handle, at: Timestamp) -> Result<Vec<SessionId>, StoreError>;
+    /// Replaces the user's email address (sealed, with its blind index), with its notice; a
+    /// taken address is a [`crate::Conflict`].
+    async fn change_email(
+        &self,
+        user: UserId,
+        email: &Sealed<EmailAddress>,
+        index: &BlindIndex,
+        notice: &SecurityNotice,
+    ) -> Result<(), StoreError>;
     /// Remembers that the user logged in from a device; says whether it was new.
     async fn remember_device(&self, user: UserId, fingerprint: &BlindIndex, at: Timestamp) -> Result<bool, StoreError>;
     /// Whether the user has logged in from this device before.

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use parley_api::accounts::{AccountResponse, CreateAccountRequest, EraseAccountRequest, MeResponse};
+use parley_api::accounts::{AccountResponse, ChangeEmailRequest, CreateAccountRequest, EraseAccountRequest, MeResponse};
 use parley_api::security::{
     ChangePasswordRequest, MfaStatusResponse, RecoveryCodesResponse, SecurityEventList, TotpCodeRequest, TotpEnrolmentResponse,
 };
@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_account))
         .routes(routes!(get_me, erase_me))
         .routes(routes!(change_password))
+        .routes(routes!(change_email))
         .routes(routes!(list_security_events))
         .routes(routes!(get_mfa_status))
         .routes(routes!(start_totp))
@@ -184,4 +185,23 @@ async fn erase_me(
 ) -> Result<StatusCode, ApiError> {
     state.core.erase_account(&session, request.password.map(Secret::new)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /v1/me/email`: correct your email address; the confirmation goes to the new one.
+#[utoipa::path(put, path = "/v1/me/email", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = ChangeEmailRequest,
+    responses(
+        (status = 200, body = MeResponse),
+        (status = 401, description = "No valid session, or the password is wrong or missing (`invalid_credentials`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An account without a password needs a login from the last ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another account has that address (`email_taken`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        BodyErrors, RateErrors, ServerErrors,
+    ))]
+async fn change_email(
+    State(state): State<AppState>,
+    caller: Caller,
+    AuthSession(session): AuthSession,
+    Json(request): Json<ChangeEmailRequest>,
+) -> Result<Json<MeResponse>, ApiError> {
+    state.core.change_email(&session, &request.email, request.password.map(Secret::new), &caller.context).await?;
+    Ok(Json(wire::me(&state.core.profile(&session).await?)))
 }

@@ -110,3 +110,18 @@ async fn sign_ups_from_one_address_are_rate_limited() {
     app.clock.advance(std::time::Duration::from_secs(60));
     app.client.create_session("burst0", PASSWORD).await.unwrap();
 }
+
+#[tokio::test]
+async fn users_correct_their_email_address_with_their_password() {
+    let app = TestApp::spawn().await;
+    let user = app.user("mover").await;
+    let other = app.user("neighbour").await;
+    assert_problem(user.client.change_email("new@mail.example.org", None).await, 401, ProblemCode::InvalidCredentials);
+    assert_problem(user.client.change_email(&other.email, Some(PASSWORD)).await, 409, ProblemCode::EmailTaken);
+    assert_problem(user.client.change_email("not an address", Some(PASSWORD)).await, 422, ProblemCode::ValidationFailed);
+    let me = user.client.change_email("new@mail.example.org", Some(PASSWORD)).await.unwrap();
+    assert_eq!(me.email.as_deref(), Some("new@mail.example.org"));
+    app.wait_for_mail("new@mail.example.org", "Your email address was changed").await;
+    app.client.create_session("new@mail.example.org", PASSWORD).await.unwrap();
+    assert_problem(app.client.create_session(&user.email, PASSWORD).await, 401, ProblemCode::InvalidCredentials);
+}

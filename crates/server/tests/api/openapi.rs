@@ -13,6 +13,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/v1/me"),
     ("delete", "/v1/me"),
     ("put", "/v1/me/password"),
+    ("put", "/v1/me/email"),
     ("get", "/v1/me/preferences"),
     ("put", "/v1/me/preferences"),
     ("get", "/v1/me/blocks"),
