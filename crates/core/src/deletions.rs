@@ -1,7 +1,8 @@
 //! Deleting: one message for everyone (its author, within a window: the body is emptied and a
 //! numbered placeholder stays) or for oneself (hidden from that party only); a conversation
 //! for oneself (everything up to that moment hidden), destroyed, keys first, once both parties
-//! have deleted it. Every deletion is idempotent.
+//! have deleted everything said in it. Deleting a message again changes nothing; deleting a
+//! conversation again (after new messages) covers the new messages too.
 
 use std::collections::HashMap;
 

@@ -7,7 +7,7 @@ use std::collections::hash_map::Entry;
 use parley_crypto::Dek;
 use parley_domain::page::{MessageWindow, PageLimit};
 use parley_domain::pii::{self, PiiKind};
-use parley_domain::{ClientMsgId, Handle, KeyScope, Message, MessageBody, MessageId, Sealed, UserId};
+use parley_domain::{ClientMsgId, ConversationId, Handle, KeyScope, Message, MessageBody, MessageId, Sealed, UserId};
 use parley_store::{Inserted, MessageRecord, NewMessage};
 use uuid::Uuid;
 
@@ -102,7 +102,57 @@ impl Parley {
         window: MessageWindow,
         limit: PageLimit,
     ) -> Result<MessagePage, CoreError> {
-        let mut records = self.store.messages(participant.conversation_id(), window, limit.with_lookahead()).await?;
+        let viewer = participant.session().user_id();
+        let conversation = participant.conversation_id();
+        // What a blocked user sent after the block is never shown to the blocker, and what the
+        // viewer deleted for themselves stays out of their view.
+        let blocked = self.blocked_since(viewer).await?;
+        let hidden: std::collections::HashSet<MessageId> = self.store.hidden_messages(viewer, conversation).await?.into_iter().collect();
+        let deleted_at = self.deleted_conversations(viewer).await?.get(&conversation).copied();
+        let visible = |record: &MessageRecord| {
+            !(deleted_at.is_some_and(|at| record.created_at <= at)
+                || hidden.contains(&record.id)
+                || blocked.get(&record.author).is_some_and(|since| record.created_at >= *since))
+        };
+        // An author's key is gone after their erasure (or a retention run): their messages stay
+        // as placeholders without a body.
+        let mut keys: HashMap<UserId, Option<Dek>> = HashMap::new();
+        let mut window = window;
+        loop {
+            let (records, has_more) = self.message_page(conversation, window, limit).await?;
+            let (Some(first), Some(last)) = (records.first().map(|r| r.seq), records.last().map(|r| r.seq)) else {
+                return Ok(MessagePage { items: Vec::new(), has_more });
+            };
+            let mut items = Vec::with_capacity(records.len());
+            for record in records.into_iter().filter(|r| visible(r)) {
+                let dek = match keys.entry(record.author) {
+                    Entry::Occupied(entry) => entry.into_mut(),
+                    Entry::Vacant(entry) => entry.insert(self.message_key(participant, record.author).await?),
+                };
+                let body = dek.as_ref().and_then(|dek| readable_body(dek, &record));
+                items.push(view(participant, record, body));
+            }
+            if !items.is_empty() || !has_more {
+                return Ok(MessagePage { items, has_more });
+            }
+            // Everything on this page is hidden from the viewer: read on in the same direction,
+            // so a page is never empty while more lies beyond it.
+            window = match window {
+                MessageWindow::After(_) => MessageWindow::After(last),
+                MessageWindow::Between { before, .. } => MessageWindow::Between { after: last, before },
+                MessageWindow::Latest | MessageWindow::Before(_) => MessageWindow::Before(first),
+            };
+        }
+    }
+
+    /// One page of stored messages in `window`, oldest first, and whether more lie beyond.
+    async fn message_page(
+        &self,
+        conversation: ConversationId,
+        window: MessageWindow,
+        limit: PageLimit,
+    ) -> Result<(Vec<MessageRecord>, bool), CoreError> {
+        let mut records = self.store.messages(conversation, window, limit.with_lookahead()).await?;
         let has_more = limit.has_more(records.len());
         if has_more {
             // The extra record lies beyond the page: the oldest when reading backwards.
@@ -113,33 +163,7 @@ impl Parley {
                 }
             }
         }
-        // An author's key is gone after their erasure (or a retention run): their messages stay
-        // as placeholders without a body.
-        let mut keys: HashMap<UserId, Option<Dek>> = HashMap::new();
-        let mut items = Vec::with_capacity(records.len());
-        // What a blocked user sent after the block is never shown to the blocker.
-        let viewer = participant.session().user_id();
-        let blocked = self.blocked_since(viewer).await?;
-        // What the viewer deleted for themselves stays out of their view.
-        let hidden: std::collections::HashSet<MessageId> =
-            self.store.hidden_messages(viewer, participant.conversation_id()).await?.into_iter().collect();
-        let deleted_at = self.deleted_conversations(viewer).await?.get(&participant.conversation_id()).copied();
-        for record in records {
-            let before_deletion = deleted_at.is_some_and(|at| record.created_at <= at);
-            if before_deletion
-                || hidden.contains(&record.id)
-                || blocked.get(&record.author).is_some_and(|since| record.created_at >= *since)
-            {
-                continue;
-            }
-            let dek = match keys.entry(record.author) {
-                Entry::Occupied(entry) => entry.into_mut(),
-                Entry::Vacant(entry) => entry.insert(self.message_key(participant, record.author).await?),
-            };
-            let body = dek.as_ref().and_then(|dek| readable_body(dek, &record));
-            items.push(view(participant, record, body));
-        }
-        Ok(MessagePage { items, has_more })
+        Ok((records, has_more))
     }
 
     async fn replayed(&self, participant: &Participant, record: MessageRecord, body: &MessageBody) -> Result<Sent, CoreError> {

@@ -1,5 +1,6 @@
-//! Privacy preferences and blocks. A block is silent: the blocked user's new messages and new
-//! conversations are simply never shown to the blocker, so the blocked user learns nothing.
+//! Privacy preferences and blocks. A block is silent: while it lasts, the blocked user's new
+//! messages and new conversations are not shown to the blocker, so the blocked user learns
+//! nothing. Lifting it shows them.
 //! First contact follows the other party's contact policy.
 
 use std::collections::HashMap;

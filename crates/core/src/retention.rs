@@ -55,9 +55,10 @@ impl Parley {
         if !(1..=MAX_RETENTION_DAYS).contains(&days) {
             return Err(ValidationError::new("days", "out_of_range").into());
         }
-        if self.store.conversation_retention(participant.conversation_id()).await?.is_some_and(|current| days > current) {
+        let in_force = self.store.shorten_conversation_retention(participant.conversation_id(), days).await?;
+        if in_force.is_some_and(|current| current < days) {
             return Err(CoreError::RetentionOnlyShorter);
         }
-        Ok(self.store.set_conversation_retention(participant.conversation_id(), Some(days)).await?)
+        Ok(())
     }
 }

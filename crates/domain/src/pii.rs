@@ -120,25 +120,26 @@ static OBFUSCATED_EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// 13 to 19 digits, in groups separated by single spaces or dashes.
-static CARD: LazyLock<Regex> = LazyLock::new(|| compile(r"\b\d(?:[ \-]?\d){12,18}\b"));
+static CARD: LazyLock<Regex> = LazyLock::new(|| compile(r"\b[0-9](?:[ \-]?[0-9]){12,18}\b"));
 
 /// Two capital letters, two check digits, 11 to 30 more capitals or digits: run together, or
 /// in groups of four separated by single spaces.
-static IBAN: LazyLock<Regex> = LazyLock::new(|| compile(r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b"));
+static IBAN: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"\b[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b"));
 
 /// A run that may be a phone number: an optional `+`, then digits with spaces, dots, dashes
 /// and parentheses between them.
-static PHONE: LazyLock<Regex> = LazyLock::new(|| compile(r"(?:\+|\b00|\()?\d[\d \-.()/]{5,22}\d"));
+static PHONE: LazyLock<Regex> = LazyLock::new(|| compile(r"(?:\+|\b00|\()?[0-9][[0-9] \-.()/]{5,22}[0-9]"));
 
 static STREET: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][a-z]+\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Close|Crescent|Square|Strasse|Straße)\b\.?",
+        r"\b[0-9]{1,5}[A-Za-z]?,?\s+(?:[A-Z][a-z]+\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Close|Crescent|Square|Strasse|Straße)\b\.?",
     )
 });
 
-static UK_POSTCODE: LazyLock<Regex> = LazyLock::new(|| compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}\b"));
+static UK_POSTCODE: LazyLock<Regex> = LazyLock::new(|| compile(r"\b[A-Z]{1,2}[0-9][A-Z[0-9]]? ?[0-9][ABD-HJLNP-UW-Z]{2}\b"));
 
-static DATE: LazyLock<Regex> = LazyLock::new(|| compile(r"^\d{1,4}[\-./]\d{1,2}[\-./]\d{1,4}$"));
+static DATE: LazyLock<Regex> = LazyLock::new(|| compile(r"^[0-9]{1,4}[\-./][0-9]{1,2}[\-./][0-9]{1,4}$"));
 
 #[allow(clippy::expect_used, reason = "the patterns are constants, checked by the tests")]
 fn compile(pattern: &str) -> Regex {
@@ -172,7 +173,8 @@ fn luhn_ok(candidate: &str) -> bool {
 
 fn iban_checksum_ok(candidate: &str) -> bool {
     let compact: String = candidate.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
-    if !(15..=34).contains(&compact.len()) || !compact[2..4].chars().all(|c| c.is_ascii_digit()) {
+    // Only ASCII can be an IBAN (and only ASCII may be sliced by byte below).
+    if !compact.is_ascii() || !(15..=34).contains(&compact.len()) || !compact[2..4].chars().all(|c| c.is_ascii_digit()) {
         return false;
     }
     let rearranged = compact[4..].chars().chain(compact[..4].chars());
@@ -300,6 +302,9 @@ mod tests {
             ("call me maybe", &[]),
             ("room 1234", &[]),
             ("ISBN 978-3-16-148410-0", &[]),
+            // Hostile input: digits from other scripts are not sliced or counted as ours.
+            ("GB\u{ff13}\u{ff13}12345678901", &[Phone]),
+            ("\u{0967}\u{0968}\u{0969}\u{096a}\u{096b}\u{096c}\u{096d}", &[]),
         ];
         assert!(cases.len() >= 60, "{} cases", cases.len());
         let mut failures = Vec::new();

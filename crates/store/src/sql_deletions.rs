@@ -88,19 +88,26 @@ impl DeletionStore for DataStore {
 
     async fn delete_conversation_for(&self, user: UserId, conversation: ConversationId, at: Timestamp) -> Result<u32, StoreError> {
         let mut tx = self.write.begin().await?;
+        // Lock the conversation (its row on PostgreSQL, the database on SQLite), so two parties
+        // deleting at once see each other's deletion.
+        sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE id = $1").bind(conversation.to_string()).execute(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO conversation_deletions (user_id, conversation_id, deleted_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id, conversation_id) DO NOTHING",
+             ON CONFLICT (user_id, conversation_id) DO UPDATE SET deleted_at = excluded.deleted_at",
         )
         .bind(user.to_string())
         .bind(conversation.to_string())
         .bind(at.as_millis())
         .execute(&mut *tx)
         .await?;
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversation_deletions WHERE conversation_id = $1")
-            .bind(conversation.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
+        // Only deletions that cover everything said so far count.
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM conversation_deletions d JOIN conversations c ON c.id = d.conversation_id \
+             WHERE d.conversation_id = $1 AND d.deleted_at >= c.last_activity_at",
+        )
+        .bind(conversation.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
         u32::try_from(count).map_err(|_| StoreError::Corrupt("conversation_deletions"))
     }
@@ -144,13 +151,16 @@ impl DeletionStore for DataStore {
         Ok(())
     }
 
-    async fn set_conversation_retention(&self, conversation: ConversationId, days: Option<u32>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE conversations SET retention_days = $2 WHERE id = $1")
-            .bind(conversation.to_string())
-            .bind(days.map(i64::from))
-            .execute(&self.write)
-            .await?;
-        Ok(())
+    async fn shorten_conversation_retention(&self, conversation: ConversationId, days: u32) -> Result<Option<u32>, StoreError> {
+        let effective: Option<Option<i64>> = sqlx::query_scalar(
+            "UPDATE conversations SET retention_days = CASE WHEN retention_days IS NULL OR retention_days > $2 THEN $2 ELSE retention_days END \
+             WHERE id = $1 RETURNING retention_days",
+        )
+        .bind(conversation.to_string())
+        .bind(i64::from(days))
+        .fetch_optional(&self.write)
+        .await?;
+        effective.flatten().map(|d| u32::try_from(d).map_err(|_| StoreError::Corrupt("conversations.retention_days"))).transpose()
     }
 
     async fn conversation_retention(&self, conversation: ConversationId) -> Result<Option<u32>, StoreError> {

@@ -167,6 +167,8 @@ impl UserStore for DataStore {
             "DELETE FROM auth_challenges WHERE user_id = $1",
             "DELETE FROM external_identities WHERE user_id = $1",
             "DELETE FROM preferences WHERE user_id = $1",
+            "DELETE FROM hidden_messages WHERE user_id = $1",
+            "DELETE FROM conversation_deletions WHERE user_id = $1",
             "DELETE FROM exports WHERE user_id = $1",
             "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
         ] {
@@ -176,6 +178,16 @@ impl UserStore for DataStore {
             .bind(&id)
             .execute(&mut *tx)
             .await?;
+        // An erased party has deleted all their conversations, for good: once the other party
+        // deletes one too, it is destroyed.
+        sqlx::query(
+            "INSERT INTO conversation_deletions (user_id, conversation_id, deleted_at) \
+             SELECT $1, id, $2 FROM conversations WHERE buyer_id = $1 OR seller_id = $1",
+        )
+        .bind(&id)
+        .bind(i64::MAX / 2)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE messages SET body_sealed = $2, deleted_at = $3 WHERE author_id = $1 AND deleted_at IS NULL")
             .bind(&id)
             .bind(Vec::<u8>::new())

@@ -280,8 +280,8 @@ pub trait DeletionStore: Send + Sync {
     async fn hide_message(&self, user: UserId, id: MessageId) -> Result<(), StoreError>;
     /// The messages of the conversation hidden from the user.
     async fn hidden_messages(&self, user: UserId, conversation: ConversationId) -> Result<Vec<MessageId>, StoreError>;
-    /// Records that the user deleted the conversation at `at` (the first time counts); returns
-    /// how many of its parties have now deleted it.
+    /// Records that the user deleted the conversation at `at` (a later deletion replaces an
+    /// earlier one); returns how many of its parties have deleted everything said in it.
     async fn delete_conversation_for(&self, user: UserId, conversation: ConversationId, at: Timestamp) -> Result<u32, StoreError>;
     /// Undoes the user's deletion of a conversation (they opened it again): what they had
     /// deleted stays hidden from them, message by message.
@@ -290,9 +290,10 @@ pub trait DeletionStore: Send + Sync {
     async fn conversation_deletions(&self, user: UserId) -> Result<Vec<(ConversationId, Timestamp)>, StoreError>;
     /// Destroys a conversation and everything in it.
     async fn destroy_conversation(&self, conversation: ConversationId) -> Result<(), StoreError>;
-    /// Sets (or, with `None`, clears) a conversation's own retention, in days after its last
-    /// activity.
-    async fn set_conversation_retention(&self, conversation: ConversationId, days: Option<u32>) -> Result<(), StoreError>;
+    /// Shortens a conversation's own retention to `days` after its last activity, unless a
+    /// shorter one is set (one statement, so racing requests cannot lengthen it); returns the
+    /// retention in force afterwards.
+    async fn shorten_conversation_retention(&self, conversation: ConversationId, days: u32) -> Result<Option<u32>, StoreError>;
     /// A conversation's own retention, in days.
     async fn conversation_retention(&self, conversation: ConversationId) -> Result<Option<u32>, StoreError>;
     /// Up to `limit` conversations whose retention ran out at `now`: idle for longer than the

@@ -24,8 +24,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DeleteQuery {
-    /// `me` (default: hide it from yourself) or `everyone` (its author, within 24 hours of
-    /// sending: the text is gone for both, a placeholder stays).
+    /// `me` (default: hide it from yourself) or `everyone` (its author, within the deployment's
+    /// window, a day by default: the text is gone for both, a placeholder stays).
     #[serde(rename = "for")]
     #[param(rename = "for", pattern = "^(me|everyone)$")]
     scope: Option<String>,

@@ -71,6 +71,10 @@ async fn a_conversation_deleted_by_both_parties_is_destroyed() {
     assert_eq!(bodies(&buyer.client.list_messages(conversation.id, &all).await.unwrap()), [Some("still interested?")]);
 
     seller.client.delete_conversation(conversation.id).await.unwrap();
+    // The buyer's deletion predates the seller's message: the buyer still has it to delete.
+    assert_eq!(listed(&buyer).await, 1);
+    app.clock.advance(Duration::from_secs(1));
+    buyer.client.delete_conversation(conversation.id).await.unwrap();
     for user in [&buyer, &seller] {
         assert_problem(user.client.list_messages(conversation.id, &all).await, 404, ProblemCode::NotFound);
         assert_eq!(listed(user).await, 0);
@@ -184,4 +188,63 @@ async fn an_author_corrects_a_message_in_time_and_its_history_dies_with_it() {
     assert_eq!(edits(&app).await, 1);
     buyer.client.delete_message(conversation.id, typo.id, "everyone").await.unwrap();
     assert_eq!(edits(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_page_is_never_empty_while_visible_messages_lie_beyond_it() {
+    let app = TestApp::spawn_with(|config| config.limits.send_burst = 1000).await;
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let conversation = open_conversation(&buyer, &seller, "long").await;
+    for n in 0..60 {
+        send(&seller, conversation.id, &format!("old {n}")).await;
+    }
+    app.clock.advance(Duration::from_secs(1));
+    buyer.client.delete_conversation(conversation.id).await.unwrap();
+    app.clock.advance(Duration::from_secs(1));
+    send(&seller, conversation.id, "new").await;
+    let after = ListMessagesQuery { after: Some(0), ..ListMessagesQuery::default() };
+    let page = buyer.client.list_messages(conversation.id, &after).await.unwrap();
+    assert_eq!((bodies(&page), page.has_more), (vec![Some("new")], false));
+    app.clock.advance(Duration::from_secs(1));
+    let mut stream = buyer.client.open_stream().await.unwrap();
+    stream.next_frame().await.unwrap();
+    send(&seller, conversation.id, "live").await;
+    match stream.next_frame().await.unwrap() {
+        parley_api::stream::ServerFrame::Message { message } => assert_eq!(message.body.as_deref(), Some("live")),
+        other => panic!("expected the live message, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn only_deletions_covering_everything_said_destroy_a_conversation() {
+    let app = TestApp::spawn().await;
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let conversation = open_conversation(&buyer, &seller, "vase").await;
+    send(&buyer, conversation.id, "first").await;
+    app.clock.advance(Duration::from_secs(1));
+    buyer.client.delete_conversation(conversation.id).await.unwrap();
+    app.clock.advance(Duration::from_secs(1));
+    send(&seller, conversation.id, "are you there?").await;
+    app.clock.advance(Duration::from_secs(1));
+    seller.client.delete_conversation(conversation.id).await.unwrap();
+    // The buyer's old deletion does not cover the seller's new message: nothing is destroyed.
+    let page = buyer.client.list_messages(conversation.id, &ListMessagesQuery::default()).await.unwrap();
+    assert_eq!(bodies(&page), [Some("are you there?")]);
+    // Deleting again covers it: now both deletions do, and the conversation is destroyed.
+    app.clock.advance(Duration::from_secs(1));
+    buyer.client.delete_conversation(conversation.id).await.unwrap();
+    assert_problem(seller.client.list_messages(conversation.id, &ListMessagesQuery::default()).await, 404, ProblemCode::NotFound);
+}
+
+#[tokio::test]
+async fn an_erased_partys_conversations_are_destroyed_once_the_other_deletes_them() {
+    let app = TestApp::spawn().await;
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let conversation = open_conversation(&buyer, &seller, "clock").await;
+    send(&buyer, conversation.id, "hi").await;
+    buyer.client.erase_account(Some(parley_testkit::PASSWORD)).await.unwrap();
+    app.clock.advance(Duration::from_secs(1));
+    seller.client.delete_conversation(conversation.id).await.unwrap();
+    assert_eq!(seller.client.list_conversations(&ListConversationsQuery::default()).await.unwrap().items.len(), 0);
+    assert_problem(seller.client.list_messages(conversation.id, &ListMessagesQuery::default()).await, 404, ProblemCode::NotFound);
 }
