@@ -161,16 +161,25 @@ impl Parley {
     /// Keys first, then rows (see [`Parley::erase_account`]).
     async fn erase_user(&self, user: UserId) -> Result<(), CoreError> {
         let now = self.clock.now();
-        for conversation in self.store.conversation_ids_of(user).await? {
-            self.keys.destroy(&KeyScope::MessageAuthor { conversation, author: user }).await?;
-        }
-        self.keys.destroy(&KeyScope::UserProfile(user)).await?;
+        self.destroy_user_keys(user).await?;
         let tombstone = Handle::tombstone(&Uuid::new_v4().simple().to_string()[..12]);
         let ended = self.store.erase_user(user, &tombstone, now).await?;
+        // A request that was already past authentication may have made a key again meanwhile
+        // (a send, a new conversation): destroy whatever exists now, once more.
+        self.destroy_user_keys(user).await?;
         for id in ended {
             self.session_ended(user, id);
         }
         tracing::info!(user_id = %user, "account erased");
+        Ok(())
+    }
+
+    /// Destroys the user's profile key and their message key in every conversation.
+    async fn destroy_user_keys(&self, user: UserId) -> Result<(), CoreError> {
+        for conversation in self.store.conversation_ids_of(user).await? {
+            self.keys.destroy(&KeyScope::MessageAuthor { conversation, author: user }).await?;
+        }
+        self.keys.destroy(&KeyScope::UserProfile(user)).await?;
         Ok(())
     }
 }

@@ -53,13 +53,21 @@ impl Parley {
         Ok(())
     }
 
-    /// Destroys a conversation for good: keys first, so no copy of its messages can be read.
+    /// Destroys a conversation for good: keys first, so no copy of its messages can be read,
+    /// then the rows, then the keys once more, in case a send racing the destruction made one
+    /// again (its message went with the rows; the key must not outlive it).
     pub(crate) async fn destroy_conversation(&self, conversation: ConversationId, parties: [UserId; 2]) -> Result<(), CoreError> {
-        for author in parties {
+        self.destroy_message_keys(conversation, parties).await?;
+        self.store.destroy_conversation(conversation).await?;
+        self.destroy_message_keys(conversation, parties).await?;
+        tracing::info!(conversation_id = %conversation, "conversation destroyed");
+        Ok(())
+    }
+
+    async fn destroy_message_keys(&self, conversation: ConversationId, authors: [UserId; 2]) -> Result<(), CoreError> {
+        for author in authors {
             self.keys.destroy(&KeyScope::MessageAuthor { conversation, author }).await?;
         }
-        self.store.destroy_conversation(conversation).await?;
-        tracing::info!(conversation_id = %conversation, "conversation destroyed");
         Ok(())
     }
 
