@@ -61,9 +61,47 @@ pub struct Masked {
     pub found: Vec<PiiKind>,
 }
 
-/// Finds personal data in `text`. National phone numbers (without `+` or `00`) are checked
-/// against the `regions` given, in order (a marketplace's home countries).
+/// Finds personal data in `text`, also when disguised with look-alike characters (full-width
+/// digits, `＠`) or invisible ones between digits: the search runs on a compatibility-folded
+/// (NFKC) copy without invisible characters, and its findings are mapped back to `text`.
+/// National phone numbers (without `+` or `00`) are checked against the `regions` given, in
+/// order (a marketplace's home countries).
 pub fn find(text: &str, regions: &[Country]) -> Vec<(PiiKind, Range<usize>)> {
+    let (folded, origin) = fold(text);
+    find_in(&folded, regions)
+        .into_iter()
+        .filter_map(|(kind, range)| {
+            let start = origin.get(range.start)?.start;
+            let end = origin.get(range.end.checked_sub(1)?)?.end;
+            Some((kind, start..end))
+        })
+        .collect()
+}
+
+/// The folded copy of `text` and, for each of its bytes, the range of `text` it came from.
+fn fold(text: &str) -> (String, Vec<Range<usize>>) {
+    use unicode_normalization::UnicodeNormalization as _;
+    let mut folded = String::with_capacity(text.len());
+    let mut origin = Vec::with_capacity(text.len());
+    for (at, c) in text.char_indices() {
+        if is_invisible(c) {
+            continue;
+        }
+        let source = at..at + c.len_utf8();
+        for out in std::iter::once(c).nfkc() {
+            folded.push(out);
+            origin.extend(std::iter::repeat_n(source.clone(), out.len_utf8()));
+        }
+    }
+    (folded, origin)
+}
+
+/// Characters that show nothing: zero-width spaces and joiners, direction marks, soft hyphens.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
+fn find_in(text: &str, regions: &[Country]) -> Vec<(PiiKind, Range<usize>)> {
     let mut found: Vec<(PiiKind, Range<usize>)> = Vec::new();
     let mut add = |kind, range: Range<usize>| {
         if !found.iter().any(|(_, taken)| taken.start < range.end && range.start < taken.end) {
@@ -221,91 +259,101 @@ mod tests {
 
     const REGIONS: &[Country] = &[Country::GB, Country::US, Country::DE, Country::FR];
 
+    use PiiKind::{Address, Card, Email, Iban, Phone};
+
+    /// Each case: a realistic message and the kinds that must be found (none for the
+    /// false-positive traps).
+    const CASES: &[(&str, &[PiiKind])] = &[
+        // International phone formats.
+        ("Call me on +44 20 7946 0958 after six", &[Phone]),
+        ("my cell: +1 (415) 555-2671", &[Phone]),
+        ("+1-415-555-2671", &[Phone]),
+        ("whatsapp +49 30 901820", &[Phone]),
+        ("reach me at +33 1 42 68 53 00 tomorrow", &[Phone]),
+        ("0044 20 7946 0958", &[Phone]),
+        ("+447911123456", &[Phone]),
+        ("tel:+14155552671", &[Phone]),
+        ("+91 98765 43210 is my number", &[Phone]),
+        ("+61 2 9374 4000", &[Phone]),
+        ("Ring +353 1 234 5678", &[Phone]),
+        ("+34 612 34 56 78", &[Phone]),
+        // National formats of the marketplace's regions.
+        ("text 07911 123456 please", &[Phone]),
+        ("(415) 555-2671", &[Phone]),
+        ("415.555.2671", &[Phone]),
+        ("020 7946 0958", &[Phone]),
+        ("030 901820", &[Phone]),
+        ("01 42 68 53 00", &[Phone]),
+        // Emails, plain and obfuscated.
+        ("email john.smith@example.com", &[Email]),
+        ("JOHN@GMAIL.COM", &[Email]),
+        ("write to jane+ads@mail.example.co.uk", &[Email]),
+        ("john at gmail dot com", &[Email]),
+        ("john (at) gmail (dot) com", &[Email]),
+        ("john [at] gmail [dot] co [dot] uk", &[Email]),
+        ("reach me: j.doe at yahoo dot fr", &[Email]),
+        ("john.doe(at)gmail.com", &[Email]),
+        // Cards (Luhn-valid test numbers).
+        ("Card 4111 1111 1111 1111 exp 12/29", &[Card]),
+        ("4111111111111111", &[Card]),
+        ("5555-5555-5555-4444", &[Card]),
+        ("amex 3782 822463 10005", &[Card]),
+        ("pay with 6011 1111 1111 1117", &[Card]),
+        // IBANs (valid checksums).
+        ("IBAN GB82 WEST 1234 5698 7654 32", &[Iban]),
+        ("DE89370400440532013000", &[Iban]),
+        ("send to FR14 2004 1010 0505 0001 3M02 606", &[Iban]),
+        ("NL91ABNA0417164300 thanks", &[Iban]),
+        // Addresses.
+        ("I live at 221B Baker Street, come by", &[Address]),
+        ("pick up from 1600 Pennsylvania Avenue", &[Address]),
+        ("12 High St, London", &[Address]),
+        ("postcode SW1A 1AA", &[Address]),
+        ("EC1A1BB", &[Address]),
+        ("42 Elm Road", &[Address]),
+        // Several at once.
+        ("+44 20 7946 0958 or john@example.com", &[Phone, Email]),
+        ("card 4111 1111 1111 1111, phone 07911 123456", &[Phone, Card]),
+        // False-positive traps: prices, order numbers, dates, versions, sizes, times.
+        ("It costs $1,299.99 or best offer", &[]),
+        ("Price: 1 299 000 RUB", &[]),
+        ("€ 2500000", &[]),
+        ("Order #123456789 shipped", &[]),
+        ("order 987654321012", &[]),
+        ("Delivered on 2024-05-17", &[]),
+        ("see you 17/05/2024 at 10:30", &[]),
+        ("firmware 10.2.3.4", &[]),
+        ("The lens is 70-200mm f/2.8", &[]),
+        ("size 42, colour blue, 3 left", &[]),
+        ("I'll be at home dot", &[]),
+        ("meet at noon at the station", &[]),
+        ("4111 1111 1111 1112 is not a card", &[]),
+        ("GB82 WEST 1234 5698 7654 33", &[]),
+        ("tracking 1Z999AA10123456784", &[]),
+        ("year 2023, 150000 km, 2 owners", &[]),
+        ("between 9 and 17 o'clock", &[]),
+        ("call me maybe", &[]),
+        ("room 1234", &[]),
+        ("ISBN 978-3-16-148410-0", &[]),
+        // Hostile input: digits from other scripts are not sliced or counted as ours.
+        ("GB\u{0967}\u{0968}12345678901", &[Phone]),
+        // Disguises: full-width digits and at-signs, invisible characters between digits.
+        (
+            "\u{ff14}\u{ff11}\u{ff11}\u{ff11} \u{ff11}\u{ff11}\u{ff11}\u{ff11} \u{ff11}\u{ff11}\u{ff11}\u{ff11} \u{ff11}\u{ff11}\u{ff11}\u{ff11}",
+            &[Card],
+        ),
+        ("john\u{ff20}gmail.com", &[Email]),
+        ("+44\u{200b}20\u{200b}7946\u{200b}0958", &[Phone]),
+        ("\u{0967}\u{0968}\u{0969}\u{096a}\u{096b}\u{096c}\u{096d}", &[]),
+    ];
+
     fn kinds(text: &str) -> Vec<PiiKind> {
         mask(text, REGIONS).found
     }
 
-    /// Each case: a realistic message and the kinds that must be found (none for the
-    /// false-positive traps).
     #[test]
     fn finds_personal_data_and_leaves_everything_else_alone() {
-        use PiiKind::{Address, Card, Email, Iban, Phone};
-        let cases: &[(&str, &[PiiKind])] = &[
-            // International phone formats.
-            ("Call me on +44 20 7946 0958 after six", &[Phone]),
-            ("my cell: +1 (415) 555-2671", &[Phone]),
-            ("+1-415-555-2671", &[Phone]),
-            ("whatsapp +49 30 901820", &[Phone]),
-            ("reach me at +33 1 42 68 53 00 tomorrow", &[Phone]),
-            ("0044 20 7946 0958", &[Phone]),
-            ("+447911123456", &[Phone]),
-            ("tel:+14155552671", &[Phone]),
-            ("+91 98765 43210 is my number", &[Phone]),
-            ("+61 2 9374 4000", &[Phone]),
-            ("Ring +353 1 234 5678", &[Phone]),
-            ("+34 612 34 56 78", &[Phone]),
-            // National formats of the marketplace's regions.
-            ("text 07911 123456 please", &[Phone]),
-            ("(415) 555-2671", &[Phone]),
-            ("415.555.2671", &[Phone]),
-            ("020 7946 0958", &[Phone]),
-            ("030 901820", &[Phone]),
-            ("01 42 68 53 00", &[Phone]),
-            // Emails, plain and obfuscated.
-            ("email john.smith@example.com", &[Email]),
-            ("JOHN@GMAIL.COM", &[Email]),
-            ("write to jane+ads@mail.example.co.uk", &[Email]),
-            ("john at gmail dot com", &[Email]),
-            ("john (at) gmail (dot) com", &[Email]),
-            ("john [at] gmail [dot] co [dot] uk", &[Email]),
-            ("reach me: j.doe at yahoo dot fr", &[Email]),
-            ("john.doe(at)gmail.com", &[Email]),
-            // Cards (Luhn-valid test numbers).
-            ("Card 4111 1111 1111 1111 exp 12/29", &[Card]),
-            ("4111111111111111", &[Card]),
-            ("5555-5555-5555-4444", &[Card]),
-            ("amex 3782 822463 10005", &[Card]),
-            ("pay with 6011 1111 1111 1117", &[Card]),
-            // IBANs (valid checksums).
-            ("IBAN GB82 WEST 1234 5698 7654 32", &[Iban]),
-            ("DE89370400440532013000", &[Iban]),
-            ("send to FR14 2004 1010 0505 0001 3M02 606", &[Iban]),
-            ("NL91ABNA0417164300 thanks", &[Iban]),
-            // Addresses.
-            ("I live at 221B Baker Street, come by", &[Address]),
-            ("pick up from 1600 Pennsylvania Avenue", &[Address]),
-            ("12 High St, London", &[Address]),
-            ("postcode SW1A 1AA", &[Address]),
-            ("EC1A1BB", &[Address]),
-            ("42 Elm Road", &[Address]),
-            // Several at once.
-            ("+44 20 7946 0958 or john@example.com", &[Phone, Email]),
-            ("card 4111 1111 1111 1111, phone 07911 123456", &[Phone, Card]),
-            // False-positive traps: prices, order numbers, dates, versions, sizes, times.
-            ("It costs $1,299.99 or best offer", &[]),
-            ("Price: 1 299 000 RUB", &[]),
-            ("€ 2500000", &[]),
-            ("Order #123456789 shipped", &[]),
-            ("order 987654321012", &[]),
-            ("Delivered on 2024-05-17", &[]),
-            ("see you 17/05/2024 at 10:30", &[]),
-            ("firmware 10.2.3.4", &[]),
-            ("The lens is 70-200mm f/2.8", &[]),
-            ("size 42, colour blue, 3 left", &[]),
-            ("I'll be at home dot", &[]),
-            ("meet at noon at the station", &[]),
-            ("4111 1111 1111 1112 is not a card", &[]),
-            ("GB82 WEST 1234 5698 7654 33", &[]),
-            ("tracking 1Z999AA10123456784", &[]),
-            ("year 2023, 150000 km, 2 owners", &[]),
-            ("between 9 and 17 o'clock", &[]),
-            ("call me maybe", &[]),
-            ("room 1234", &[]),
-            ("ISBN 978-3-16-148410-0", &[]),
-            // Hostile input: digits from other scripts are not sliced or counted as ours.
-            ("GB\u{ff13}\u{ff13}12345678901", &[Phone]),
-            ("\u{0967}\u{0968}\u{0969}\u{096a}\u{096b}\u{096c}\u{096d}", &[]),
-        ];
+        let cases = CASES;
         assert!(cases.len() >= 60, "{} cases", cases.len());
         let mut failures = Vec::new();
         for (text, expected) in cases {
@@ -325,6 +373,9 @@ mod tests {
         assert_eq!(masked.text, "Call [phone number hidden], or mail me at [email hidden]. Cheers");
         assert_eq!(masked.found, vec![PiiKind::Phone, PiiKind::Email]);
         assert_eq!(mask("日本語 🙂 no data here", REGIONS).text, "日本語 🙂 no data here");
+        // A disguised finding is masked in the original text, disguise and all.
+        assert_eq!(mask("mail j\u{ff20}x.org now", REGIONS).text, "mail [email hidden] now");
+        assert_eq!(mask("call +44\u{200b}20 7946 0958!", REGIONS).text, "call [phone number hidden]!");
     }
 
     #[test]
@@ -334,5 +385,6 @@ mod tests {
         assert!(!luhn_ok("4111111111111112"));
         assert!(iban_checksum_ok("GB82WEST12345698765432"));
         assert!(!iban_checksum_ok("GB82WEST12345698765433"));
+        assert!(!iban_checksum_ok("GB\u{ff13}\u{ff13}12345678901"), "non-ASCII is refused, not sliced");
     }
 }
