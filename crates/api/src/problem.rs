@@ -59,6 +59,9 @@ pub enum ProblemCode {
     MfaAlreadyEnabled,
     /// Two-factor authentication is not on (or no enrolment is waiting).
     MfaNotEnabled,
+    /// This account logs in through its marketplace: there is no password login for TOTP to
+    /// protect.
+    MfaNotAvailable,
     /// A cookie-authenticated request that changes something lacked the right `X-CSRF-Token`.
     CsrfFailed,
     /// No single sign-on integration has that name.
@@ -122,6 +125,7 @@ impl ProblemCode {
             ProblemCode::EditWindowPassed => "edit_window_passed",
             ProblemCode::MfaAlreadyEnabled => "mfa_already_enabled",
             ProblemCode::MfaNotEnabled => "mfa_not_enabled",
+            ProblemCode::MfaNotAvailable => "mfa_not_available",
             ProblemCode::CsrfFailed => "csrf_failed",
             ProblemCode::SsoUnknownProvider => "sso_unknown_provider",
             ProblemCode::SsoMalformed => "sso_malformed",
@@ -169,6 +173,7 @@ impl ProblemCode {
             ProblemCode::EditWindowPassed => "Too late to edit this message",
             ProblemCode::MfaAlreadyEnabled => "Two-factor authentication is already on",
             ProblemCode::MfaNotEnabled => "Two-factor authentication is not on",
+            ProblemCode::MfaNotAvailable => "This account logs in through its marketplace",
             ProblemCode::CsrfFailed => "Missing or wrong CSRF token",
             ProblemCode::SsoUnknownProvider => "Unknown single sign-on integration",
             ProblemCode::SsoMalformed => "Malformed single sign-on token",

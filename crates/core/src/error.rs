@@ -73,6 +73,9 @@ pub enum CoreError {
     /// The passkey to remove does not exist or is not the caller's.
     #[error("passkey not found")]
     PasskeyNotFound,
+    /// TOTP needs a password login to protect (single sign-on accounts have none).
+    #[error("two-factor authentication not available")]
+    MfaNotAvailable,
     /// A one-time code (TOTP or recovery) was wrong, expired or already used.
     #[error("invalid code")]
     InvalidCode,

@@ -95,6 +95,11 @@ impl Parley {
     pub async fn start_totp(&self, session: &Session) -> Result<TotpEnrolment, CoreError> {
         self.require_fresh(session)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
+        // An account without a password logs in through its marketplace, which no TOTP code
+        // would be asked at: a factor that is never checked must not look like protection.
+        if user.password_hash.is_none() {
+            return Err(CoreError::MfaNotAvailable);
+        }
         let now = self.clock.now();
         let key = TotpKey::generate()?;
         let dek = self.keys.dek_for(&KeyScope::UserProfile(user.id), now).await?;

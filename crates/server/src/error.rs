@@ -98,7 +98,8 @@ impl ApiError {
             | ProblemCode::CannotBlockSelf
             | ProblemCode::RetentionOnlyShorter
             | ProblemCode::MfaAlreadyEnabled
-            | ProblemCode::MfaNotEnabled => StatusCode::CONFLICT,
+            | ProblemCode::MfaNotEnabled
+            | ProblemCode::MfaNotAvailable => StatusCode::CONFLICT,
             ProblemCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ProblemCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ProblemCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -149,6 +150,7 @@ impl From<CoreError> for ApiError {
             CoreError::PasskeyNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no passkey with that id"),
             CoreError::MfaAlreadyEnabled => ApiError::code(ProblemCode::MfaAlreadyEnabled),
             CoreError::MfaNotEnabled => ApiError::code(ProblemCode::MfaNotEnabled),
+            CoreError::MfaNotAvailable => ApiError::code(ProblemCode::MfaNotAvailable),
             CoreError::InvalidCode => ApiError::code(ProblemCode::InvalidCode),
             CoreError::ChallengeInvalid => ApiError::code(ProblemCode::ChallengeInvalid),
             CoreError::ConversationNotFound => ApiError::code(ProblemCode::NotFound),

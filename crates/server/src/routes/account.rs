@@ -121,7 +121,7 @@ async fn get_mfa_status(State(state): State<AppState>, AuthSession(session): Aut
     responses(
         (status = 201, body = TotpEnrolmentResponse),
         (status = 403, description = "The session's login is older than ten minutes (`reauthentication_required`): log in again", body = parley_api::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "TOTP is already on (`mfa_already_enabled`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "TOTP is already on (`mfa_already_enabled`), or the account logs in through its marketplace (`mfa_not_available`)", body = parley_api::Problem, content_type = "application/problem+json"),
         AuthErrors, ServerErrors,
     ))]
 async fn start_totp(State(state): State<AppState>, AuthSession(session): AuthSession) -> Result<Created<TotpEnrolmentResponse>, ApiError> {

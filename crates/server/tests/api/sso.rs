@@ -95,8 +95,9 @@ async fn a_marketplace_user_gets_one_pseudonymous_account() {
     // The same subject at another integration is another person.
     let ed_user = app.client.sso_login(&request("bigshop", rs256(&claims(&app, "market-42"), "shop-2026"))).await.unwrap();
     assert_ne!(app.client.authenticated(ed_user.token.as_deref().unwrap()).me().await.unwrap().id, me.id);
-    // Such an account has no password to log in with.
+    // Such an account has no password to log in with, so no TOTP to add to one.
     assert_problem(app.client.create_session(&me.handle, "any password at all").await, 401, ProblemCode::InvalidCredentials);
+    assert_problem(client.start_totp().await, 409, ProblemCode::MfaNotAvailable);
 }
 
 #[tokio::test]
