@@ -88,13 +88,7 @@ impl Parley {
             .existing_dek(&KeyScope::UserProfile(user.id))
             .await?
             .ok_or_else(|| CoreError::Internal("profile key missing for a live account".into()))?;
-        let email = match &user.email {
-            Some(sealed) => {
-                let email = dek.open(sealed.as_bytes(), &KeyRing::email_aad(&user.id))?;
-                Some(EmailAddress::from_trusted(String::from_utf8(email).map_err(|e| CoreError::Internal(Box::new(e)))?))
-            }
-            None => None,
-        };
+        let email = user.email.as_ref().map(|sealed| KeyRing::open_email(&dek, user.id, sealed)).transpose()?;
         Ok(Profile { account: Account { id: user.id, handle: user.handle, created_at: user.created_at }, email })
     }
 

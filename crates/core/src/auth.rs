@@ -110,7 +110,7 @@ impl Parley {
     /// device the owner used before are exempt, so an attacker cannot lock the owner out).
     pub async fn log_in(&self, login: &str, password: Secret<String>, attempt: &LoginAttempt) -> Result<LoginOutcome, CoreError> {
         let now = self.clock.now();
-        self.login_backoff.check(&attempt.ip, now).map_err(|retry_after| CoreError::RateLimited { retry_after })?;
+        self.check_login_backoff(attempt)?;
         let user = match Login::parse(login) {
             Ok(Login::Handle(key)) => self.store.user_by_handle(&key).await?,
             Ok(Login::Email(email)) => self.store.user_by_email(&self.keys.email_index(&email)).await?,
@@ -145,6 +145,11 @@ impl Parley {
             return Ok(LoginOutcome::SecondFactorRequired(challenge));
         }
         Ok(LoginOutcome::LoggedIn(self.open_session(&user, attempt).await?))
+    }
+
+    /// Refuses a login attempt while its network is backing off after failures.
+    pub(crate) fn check_login_backoff(&self, attempt: &LoginAttempt) -> Result<(), CoreError> {
+        self.login_backoff.check(&attempt.ip, self.clock.now()).map_err(|retry_after| CoreError::RateLimited { retry_after })
     }
 
     /// Opens a session for a user who has proved who they are: records the device (a new one

@@ -78,9 +78,7 @@ impl Parley {
     async fn archive_of(&self, user: UserId) -> Result<Value, CoreError> {
         let record = self.store.user_by_id(user).await?.ok_or(CoreError::UserNotFound)?;
         let email = match (&record.email, self.keys.existing_dek(&KeyScope::UserProfile(user)).await?) {
-            (Some(sealed), Some(dek)) => {
-                Some(String::from_utf8(dek.open(sealed.as_bytes(), &KeyRing::email_aad(&user))?).unwrap_or_default())
-            }
+            (Some(sealed), Some(dek)) => Some(KeyRing::open_email(&dek, user, sealed)?.expose().to_owned()),
             _ => None,
         };
         let preferences = self.store.preferences_of(user).await?.unwrap_or_default();

@@ -73,6 +73,12 @@ impl KeyRing {
         self.blind_index.verify_keyed("csrf", &[&session.to_string()], presented)
     }
 
+    /// Opens a user's sealed email address.
+    pub fn open_email(dek: &Dek, user: UserId, sealed: &parley_domain::Sealed<EmailAddress>) -> Result<EmailAddress, CoreError> {
+        let bytes = dek.open(sealed.as_bytes(), &Self::email_aad(&user))?;
+        Ok(EmailAddress::from_trusted(String::from_utf8(bytes).map_err(|e| CoreError::Internal(Box::new(e)))?))
+    }
+
     /// The associated data of a user's email field.
     pub fn email_aad(user: &impl std::fmt::Display) -> Aad {
         Aad::field("users", user, "email")

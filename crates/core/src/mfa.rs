@@ -188,7 +188,7 @@ impl Parley {
         attempt: &LoginAttempt,
     ) -> Result<IssuedSession, CoreError> {
         let now = self.clock.now();
-        self.login_backoff.check(&attempt.ip, now).map_err(|retry_after| CoreError::RateLimited { retry_after })?;
+        self.check_login_backoff(attempt)?;
         let hash = BearerToken::hash(challenge);
         let record = self.store.reserve_challenge_attempt(&hash, ChallengeKind::MfaLogin, MAX_CHALLENGE_ATTEMPTS, now).await?;
         let (Some(record), Some(user_id)) = (record.as_ref(), record.as_ref().and_then(|c| c.user_id)) else {

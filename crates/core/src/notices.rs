@@ -190,8 +190,7 @@ impl Parley {
         let (Some(sealed_email), Some(dek)) = (&user.email, self.keys.existing_dek(&KeyScope::UserProfile(user.id)).await?) else {
             return Ok(None);
         };
-        let email = dek.open(sealed_email.as_bytes(), &KeyRing::email_aad(&user.id))?;
-        let to = EmailAddress::from_trusted(String::from_utf8(email).map_err(|e| CoreError::Internal(Box::new(e)))?);
+        let to = KeyRing::open_email(&dek, user.id, sealed_email)?;
         let payload = dek.open(record.payload.as_bytes(), &mail_aad(record.id))?;
         if record.kind != SECURITY_MAIL {
             tracing::error!(mail_id = %record.id, "outbox mail of an unknown kind; dropped");

@@ -190,7 +190,7 @@ impl Parley {
         attempt: &LoginAttempt,
     ) -> Result<IssuedSession, CoreError> {
         let now = self.clock.now();
-        self.login_backoff.check(&attempt.ip, now).map_err(|retry_after| CoreError::RateLimited { retry_after })?;
+        self.check_login_backoff(attempt)?;
         let challenge = self.take_ceremony(token, ChallengeKind::PasskeyLogin).await?;
         if let Some(user) = self.verify_discoverable(&challenge, credential).await? {
             return self.open_session(&user, attempt).await;

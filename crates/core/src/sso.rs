@@ -132,7 +132,7 @@ impl Parley {
     /// first use.
     pub async fn log_in_with_sso(&self, provider: &str, token: &str, attempt: &LoginAttempt) -> Result<IssuedSession, CoreError> {
         let now = self.clock.now();
-        self.login_backoff.check(&attempt.ip, now).map_err(|retry_after| CoreError::RateLimited { retry_after })?;
+        self.check_login_backoff(attempt)?;
         let provider = self.settings.sso.iter().find(|p| p.name == provider).ok_or(CoreError::Sso(SsoRefusal::UnknownProvider))?;
         let claims = match verify(provider, token, now) {
             Ok(claims) => claims,

@@ -9,7 +9,7 @@ use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::notices::insert_notice;
-use super::{DataStore, Row, count_column, hash_column, id_column, insert_user_row, time_column};
+use super::{DataStore, Row, count_column, hash_column, id_column, insert_user_row, parse_id, time_column};
 use crate::error::StoreError;
 use crate::records::{ChallengeKind, ChallengeRecord, NewUser, PasskeyRecord, SecurityNotice, TotpRecord};
 use crate::traits::CredentialStore;
@@ -241,7 +241,7 @@ impl CredentialStore for DataStore {
             .bind(subject.0.as_slice())
             .fetch_optional(&self.read)
             .await?;
-        id.map(|id| Uuid::parse_str(&id).map(UserId::from_uuid).map_err(|_| StoreError::Corrupt("external_identities.user_id"))).transpose()
+        id.map(|id| parse_id(&id, "external_identities.user_id", UserId::from_uuid)).transpose()
     }
 
     async fn insert_external_user(
@@ -290,9 +290,7 @@ fn challenge_from_row(row: &Row, kind: ChallengeKind) -> Result<ChallengeRecord,
     Ok(ChallengeRecord {
         hash: TokenHash(hash_column(row, "challenge_hash")?),
         kind,
-        user_id: user_id
-            .map(|id| Uuid::parse_str(&id).map(UserId::from_uuid).map_err(|_| StoreError::Corrupt("auth_challenges.user_id")))
-            .transpose()?,
+        user_id: user_id.map(|id| parse_id(&id, "auth_challenges.user_id", UserId::from_uuid)).transpose()?,
         state: row.try_get("state")?,
         failures: count_column(row, "failures")?,
         expires_at: time_column(row, "expires_at")?,

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use parley_domain::{ConversationId, MessageBody, MessageId, Sealed, Timestamp, UserId};
 use uuid::Uuid;
 
-use super::{DataStore, message_from_row};
+use super::{DataStore, message_from_row, parse_id};
 use crate::error::StoreError;
 use crate::records::MessageRecord;
 use crate::traits::DeletionStore;
@@ -81,9 +81,7 @@ impl DeletionStore for DataStore {
         .bind(conversation.to_string())
         .fetch_all(&self.read)
         .await?;
-        ids.iter()
-            .map(|id| Uuid::parse_str(id).map(MessageId::from_uuid).map_err(|_| StoreError::Corrupt("hidden_messages.message_id")))
-            .collect()
+        ids.iter().map(|id| parse_id(id, "hidden_messages.message_id", MessageId::from_uuid)).collect()
     }
 
     async fn delete_conversation_for(&self, user: UserId, conversation: ConversationId, at: Timestamp) -> Result<u32, StoreError> {
@@ -140,7 +138,7 @@ impl DeletionStore for DataStore {
             .await?;
         rows.into_iter()
             .map(|(id, at)| {
-                let id = Uuid::parse_str(&id).map(ConversationId::from_uuid).map_err(|_| StoreError::Corrupt("conversation_deletions"))?;
+                let id = parse_id(&id, "conversation_deletions", ConversationId::from_uuid)?;
                 Ok((id, Timestamp::from_millis(at)))
             })
             .collect()
@@ -189,9 +187,7 @@ impl DeletionStore for DataStore {
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await?;
-        let id = |text: &str| Uuid::parse_str(text).map_err(|_| StoreError::Corrupt("conversations.id"));
-        rows.iter()
-            .map(|(c, b, s)| Ok((ConversationId::from_uuid(id(c)?), [UserId::from_uuid(id(b)?), UserId::from_uuid(id(s)?)])))
-            .collect()
+        let user = |text: &str| parse_id(text, "conversations.id", UserId::from_uuid);
+        rows.iter().map(|(c, b, s)| Ok((parse_id(c, "conversations.id", ConversationId::from_uuid)?, [user(b)?, user(s)?]))).collect()
     }
 }

@@ -147,9 +147,7 @@ impl UserStore for DataStore {
             .bind(user.to_string())
             .fetch_all(&self.read)
             .await?;
-        ids.iter()
-            .map(|id| Uuid::parse_str(id).map(ConversationId::from_uuid).map_err(|_| StoreError::Corrupt("conversations.id")))
-            .collect()
+        ids.iter().map(|id| parse_id(id, "conversations.id", ConversationId::from_uuid)).collect()
     }
 
     async fn erase_user(&self, user: UserId, tombstone: &Handle, at: Timestamp) -> Result<Vec<SessionId>, StoreError> {
@@ -205,7 +203,7 @@ impl UserStore for DataStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        ended.iter().map(|id| Uuid::parse_str(id).map(SessionId::from_uuid).map_err(|_| StoreError::Corrupt("sessions.id"))).collect()
+        ended.iter().map(|id| parse_id(id, "sessions.id", SessionId::from_uuid)).collect()
     }
 
     async fn change_email(
@@ -612,7 +610,7 @@ async fn delete_sessions_except(tx: &mut Tx<'_>, user: UserId, keep: SessionId) 
         .bind(keep.to_string())
         .fetch_all(&mut **tx)
         .await?;
-    ids.iter().map(|id| Uuid::parse_str(id).map(SessionId::from_uuid).map_err(|_| StoreError::Corrupt("sessions.id"))).collect()
+    ids.iter().map(|id| parse_id(id, "sessions.id", SessionId::from_uuid)).collect()
 }
 
 async fn find_by_client_msg_id<'e, E>(
@@ -694,7 +692,12 @@ fn wrapped_key_from_row(row: &Row) -> Result<WrappedKey, StoreError> {
 
 fn id_column<T>(row: &Row, column: &'static str, wrap: fn(Uuid) -> T) -> Result<T, StoreError> {
     let text: String = row.try_get(column)?;
-    Uuid::parse_str(&text).map(wrap).map_err(|_| StoreError::Corrupt(column))
+    parse_id(&text, column, wrap)
+}
+
+/// A stored id read back as its type; anything but a UUID is corruption of `column`.
+fn parse_id<T>(text: &str, column: &'static str, wrap: fn(Uuid) -> T) -> Result<T, StoreError> {
+    Uuid::parse_str(text).map(wrap).map_err(|_| StoreError::Corrupt(column))
 }
 
 fn time_column(row: &Row, column: &'static str) -> Result<Timestamp, StoreError> {
