@@ -83,7 +83,7 @@ def main():
             ca_file = os.path.join(workdir, "data", "tls", "ca.pem")
             context = ssl.create_default_context(cafile=ca_file)
             for handle in ["fuzz_user", "fuzz_peer"]:
-                post(f"{base}/v1/accounts", {"handle": handle, "email": f"{handle}@example.org", "password": PASSWORD}, context)
+                post(f"{base}/v1/accounts", {"handle": handle, "email": f"{handle}@example.org", "password": PASSWORD, "accepted_policy_version": 1}, context)
             token = post(f"{base}/v1/sessions", {"login": "fuzz_user", "password": PASSWORD}, context)["token"]
             conversation = post(f"{base}/v1/conversations", {"with": "fuzz_peer", "my_role": "buyer"}, context, token)["id"]
             # Message operations take the user's real conversation, so their bodies and queries

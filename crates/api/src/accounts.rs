@@ -25,11 +25,21 @@ pub struct CreateAccountRequest {
     /// 8 to 128 characters, not a common password, not containing your handle.
     #[schema(example = "a long and private passphrase", format = Password, min_length = 8, max_length = 128)]
     pub password: String,
+    /// The privacy policy version the user was shown (`GET /v1/privacy-policy`) and accepted;
+    /// signing up records the acceptance. An older version is refused: 409 `policy_outdated`.
+    #[serde(deserialize_with = "crate::whole_number")]
+    #[schema(minimum = 1, maximum = 4_294_967_295_u32)]
+    pub accepted_policy_version: u32,
 }
 
 impl fmt::Debug for CreateAccountRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CreateAccountRequest").field("handle", &self.handle).field("email", &Redacted).field("password", &Redacted).finish()
+        f.debug_struct("CreateAccountRequest")
+            .field("handle", &self.handle)
+            .field("email", &Redacted)
+            .field("password", &Redacted)
+            .field("accepted_policy_version", &self.accepted_policy_version)
+            .finish()
     }
 }
 
@@ -58,6 +68,9 @@ pub struct MeResponse {
     /// When the account was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The privacy policy changed (or was never accepted): show it and ask the user to accept
+    /// it (`PUT /v1/me/policy-acceptance`). Optional mail is paused until they do.
+    pub policy_acceptance_required: bool,
 }
 
 impl fmt::Debug for MeResponse {

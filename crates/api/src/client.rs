@@ -229,6 +229,28 @@ impl Client {
         self.call(Method::GET, download, None::<&()>).await.map(|(_, body)| body)
     }
 
+    /// `GET /v1/privacy-policy`.
+    pub async fn privacy_policy(&self) -> Result<crate::consent::PrivacyPolicyResponse, ClientError> {
+        self.call(Method::GET, "/v1/privacy-policy", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `GET /v1/me/consents`.
+    pub async fn consents(&self) -> Result<crate::consent::ConsentsResponse, ClientError> {
+        self.call(Method::GET, "/v1/me/consents", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `PUT /v1/me/policy-acceptance`.
+    pub async fn accept_policy(&self, version: u32) -> Result<crate::consent::ConsentsResponse, ClientError> {
+        let request = crate::consent::AcceptPolicyRequest { version };
+        self.call(Method::PUT, "/v1/me/policy-acceptance", Some(&request)).await.map(|(_, body)| body)
+    }
+
+    /// `PUT /v1/me/consents/{purpose}`.
+    pub async fn set_consent(&self, purpose: &str, granted: bool) -> Result<crate::consent::ConsentsResponse, ClientError> {
+        let request = crate::consent::SetConsentRequest { granted };
+        self.call(Method::PUT, &format!("/v1/me/consents/{purpose}"), Some(&request)).await.map(|(_, body)| body)
+    }
+
     /// `GET /v1/me/blocks`.
     pub async fn blocks(&self) -> Result<crate::privacy::BlockList, ClientError> {
         self.call(Method::GET, "/v1/me/blocks", None::<&()>).await.map(|(_, body)| body)

@@ -7,6 +7,7 @@
 //! redacted `Debug`.
 
 pub mod accounts;
+pub mod consent;
 pub mod conversations;
 pub mod messages;
 pub mod privacy;

@@ -86,6 +86,8 @@ pub struct ExportArchive {
     pub two_factor: ExportTwoFactor,
     /// Your passkeys.
     pub passkeys: Vec<ExportPasskey>,
+    /// Your acceptances of the privacy policy and your consents, with their proof.
+    pub consents: crate::consent::ConsentsResponse,
     /// Your conversations, with every message.
     pub conversations: Vec<ExportConversation>,
 }

@@ -51,6 +51,10 @@ pub enum ProblemCode {
     NotYourMessage,
     /// A shorter retention is already set for this conversation.
     RetentionOnlyShorter,
+    /// The privacy policy changed since the version the request names: fetch it and show it again.
+    PolicyOutdated,
+    /// Accept the current privacy policy first.
+    PolicyAcceptanceRequired,
     /// Too late to delete this message for everyone; delete it for yourself.
     DeleteWindowPassed,
     /// Too late to edit this message.
@@ -121,6 +125,8 @@ impl ProblemCode {
             ProblemCode::CannotBlockSelf => "cannot_block_self",
             ProblemCode::NotYourMessage => "not_your_message",
             ProblemCode::RetentionOnlyShorter => "retention_only_shorter",
+            ProblemCode::PolicyOutdated => "policy_outdated",
+            ProblemCode::PolicyAcceptanceRequired => "policy_acceptance_required",
             ProblemCode::DeleteWindowPassed => "delete_window_passed",
             ProblemCode::EditWindowPassed => "edit_window_passed",
             ProblemCode::MfaAlreadyEnabled => "mfa_already_enabled",
@@ -169,6 +175,8 @@ impl ProblemCode {
             ProblemCode::CannotBlockSelf => "You cannot block yourself",
             ProblemCode::NotYourMessage => "Only its author can delete a message for everyone",
             ProblemCode::RetentionOnlyShorter => "A shorter retention is already set",
+            ProblemCode::PolicyOutdated => "The privacy policy has a newer version",
+            ProblemCode::PolicyAcceptanceRequired => "Accept the current privacy policy first",
             ProblemCode::DeleteWindowPassed => "Too late to delete this message for everyone",
             ProblemCode::EditWindowPassed => "Too late to edit this message",
             ProblemCode::MfaAlreadyEnabled => "Two-factor authentication is already on",

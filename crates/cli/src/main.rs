@@ -49,6 +49,54 @@ enum Command {
         #[command(subcommand)]
         action: RetentionAction,
     },
+    /// The audit log: what operators, jobs and users did to data.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// The privacy policy.
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
+    /// Mail every user who consented to a kind of broadcast (and accepted the current privacy
+    /// policy), each mail with its own unsubscribe link.
+    Broadcast {
+        /// The kind: `product_news` or `offers`.
+        purpose: String,
+        /// The subject line.
+        #[arg(long)]
+        subject: String,
+        /// A UTF-8 text file with the mail's text.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Print entries as JSON lines, oldest first.
+    Show {
+        /// Start after this entry number.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Walk the hash chain: exit 0 if every entry is in place and unaltered, 1 if not.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyAction {
+    /// Print the policy in force (its version, then its text).
+    Show,
+    /// Publish FILE (UTF-8 Markdown) as the next version: every user is told by mail and in the
+    /// app, and optional mail stops for each until they accept it.
+    Publish {
+        /// The new policy text.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +151,9 @@ fn main() -> ExitCode {
         Command::Openapi => print_and_exit(&parley_server::routes::openapi_json(loaded.config.limits.message_max_chars)),
         Command::User { action } => run(user_command(&loaded.config, action)),
         Command::Retention { action: RetentionAction::Run } => run(retention_run(&loaded.config)),
+        Command::Policy { action } => run(policy_command(&loaded.config, action)),
+        Command::Audit { action } => run(audit_command(&loaded.config, action)),
+        Command::Broadcast { purpose, subject, file } => run(broadcast(&loaded.config, &purpose, &subject, &file)),
     }
 }
 
@@ -132,7 +183,7 @@ async fn operator_core(config: &Config) -> anyhow::Result<std::sync::Arc<parley_
 
 #[allow(clippy::print_stdout, reason = "the report goes to standard output")]
 async fn retention_run(config: &Config) -> anyhow::Result<()> {
-    let report = operator_core(config).await?.run_retention().await?;
+    let report = operator_core(config).await?.run_retention(parley_core::Actor::Operator).await?;
     println!("conversations destroyed: {}\nsecurity events deleted: {}", report.conversations_destroyed, report.security_events_deleted);
     Ok(())
 }
@@ -154,6 +205,64 @@ async fn user_command(config: &Config, action: UserAction) -> anyhow::Result<()>
     Ok(())
 }
 
+#[allow(clippy::print_stdout, reason = "the entries and the verdict go to standard output")]
+async fn audit_command(config: &Config, action: AuditAction) -> anyhow::Result<()> {
+    let core = operator_core(config).await?;
+    match action {
+        AuditAction::Show { after, limit } => {
+            for record in core.audit_entries(after, limit).await? {
+                let entry = &record.entry;
+                let details: serde_json::Value = serde_json::from_str(&entry.details).unwrap_or(serde_json::Value::Null);
+                let line = serde_json::json!({
+                    "seq": record.seq, "at": parley_core::format_time(entry.at), "actor": entry.actor,
+                    "action": entry.action, "subject": entry.subject, "details": details,
+                });
+                println!("{line}");
+            }
+        }
+        AuditAction::Verify => match core.verify_audit_log().await? {
+            parley_core::AuditVerdict::Intact { entries } => println!("audit log intact: {entries} entries verified"),
+            parley_core::AuditVerdict::Broken { at_seq } => {
+                anyhow::bail!("audit log broken at entry {at_seq}: altered, missing or out of order")
+            }
+        },
+    }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout, reason = "the policy goes to standard output")]
+async fn policy_command(config: &Config, action: PolicyAction) -> anyhow::Result<()> {
+    let core = operator_core(config).await?;
+    match action {
+        PolicyAction::Show => {
+            let policy = core.privacy_policy(None).await?;
+            println!("version {} (sha256 {})\n\n{}", policy.version, policy.sha256, policy.body);
+        }
+        PolicyAction::Publish { file } => {
+            let text = read_text(&file)?;
+            let (policy, notified) = core.publish_privacy_policy(&text).await.map_err(|e| anyhow::anyhow!("cannot publish: {e}"))?;
+            println!("privacy policy version {} published; {notified} users notified by mail", policy.version);
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout, reason = "the report goes to standard output")]
+async fn broadcast(config: &Config, purpose: &str, subject: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    let kind = parley_domain::ConsentPurpose::parse(purpose)
+        .ok_or_else(|| anyhow::anyhow!("unknown broadcast kind `{purpose}` (product_news or offers)"))?;
+    let text = read_text(file)?;
+    let queued =
+        operator_core(config).await?.broadcast(kind, subject, &text).await.map_err(|e| anyhow::anyhow!("cannot broadcast: {e}"))?;
+    println!("{queued} mails queued");
+    Ok(())
+}
+
+fn read_text(file: &std::path::Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))
+}
+
 #[allow(clippy::print_stdout, reason = "printing is this command's job")]
 fn print_and_exit(text: &str) -> ExitCode {
     println!("{text}");
@@ -168,6 +277,9 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     let server = Server::build(config, Runtime::from_process()).await?;
     let url = server.url()?;
     tracing::info!(%url, data_dir = %config.data_dir.display(), "Parley is listening");
+    if let Some(admin) = server.admin_addr() {
+        tracing::info!(metrics = %format!("http://{admin}/metrics"), "admin listener is on");
+    }
     eprintln!("Parley is listening on {url}");
     if server.ca_pem().is_some() {
         eprintln!("Its certificate is signed by the local CA in {}", config.data_dir.join("tls/ca.pem").display());

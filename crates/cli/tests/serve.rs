@@ -80,7 +80,10 @@ async fn serve_starts_from_nothing_chats_and_logs_no_secrets() {
     let mut tokens = Vec::new();
     for handle in ["log_buyer", "log_seller"] {
         let email = format!("{handle}.{canary}@example.org");
-        client.create_account(&CreateAccountRequest { handle: handle.into(), email, password: password.into() }).await.unwrap();
+        client
+            .create_account(&CreateAccountRequest { handle: handle.into(), email, password: password.into(), accepted_policy_version: 1 })
+            .await
+            .unwrap();
         tokens.push(client.create_session(handle, password).await.unwrap().token.unwrap());
     }
     let (buyer, seller) = (client.authenticated(&tokens[0]), client.authenticated(&tokens[1]));
@@ -114,7 +117,12 @@ async fn directory_with_account(handle: &str, email: &str) -> tempfile::TempDir 
     let (mut child, url, _) = start(dir.path());
     let ca = std::fs::read_to_string(dir.path().join("data/tls/ca.pem")).unwrap();
     let client = Client::new(&url, Some(&ca)).unwrap();
-    let request = CreateAccountRequest { handle: handle.into(), email: email.into(), password: "a long passphrase".into() };
+    let request = CreateAccountRequest {
+        handle: handle.into(),
+        email: email.into(),
+        password: "a long passphrase".into(),
+        accepted_policy_version: 1,
+    };
     client.create_account(&request).await.unwrap();
     stop(&mut child).await;
     dir

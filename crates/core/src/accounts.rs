@@ -5,6 +5,7 @@ use parley_store::NewUser;
 use uuid::Uuid;
 
 use crate::Parley;
+use crate::audit::Actor;
 use crate::auth::Session;
 use crate::error::CoreError;
 use crate::keyring::KeyRing;
@@ -17,6 +18,8 @@ pub struct NewAccount {
     pub email: String,
     /// The password (never stored; hashed).
     pub password: parley_domain::Secret<String>,
+    /// The privacy policy version the user was shown and accepted; must be the current one.
+    pub accepted_policy_version: u32,
 }
 
 impl std::fmt::Debug for NewAccount {
@@ -43,6 +46,9 @@ pub struct Profile {
     pub account: Account,
     /// Their email address (none for an account made by single sign-on).
     pub email: Option<EmailAddress>,
+    /// Whether they must accept the current privacy policy (a new version was published, or
+    /// a single sign-on account never accepted one): the app's notice to show.
+    pub policy_acceptance_required: bool,
 }
 
 impl Parley {
@@ -53,6 +59,7 @@ impl Parley {
         let handle = Handle::parse(&request.handle)?;
         let email = EmailAddress::parse(&request.email)?;
         let password = NewPassword::parse(request.password.expose(), &handle, Some(&email))?;
+        self.check_policy_is_current(request.accepted_policy_version).await?;
         let password_hash = self.hash_work(move |hasher| hasher.hash(password.expose())).await??;
         let id = UserId::from_uuid(Uuid::now_v7());
         let now = self.clock.now();
@@ -65,6 +72,7 @@ impl Parley {
             email: Some((Sealed::from_bytes(sealed_email), self.keys.email_index(&email))),
             password_hash: Some(password_hash),
             created_at: now,
+            accepted_policy: Some(request.accepted_policy_version),
         };
         let notice = self.notice(id, true, SecurityEventKind::AccountCreated, context).await?;
         if let Err(error) = self.store.insert_user(&user, &notice).await {
@@ -89,7 +97,13 @@ impl Parley {
             .await?
             .ok_or_else(|| CoreError::Internal("profile key missing for a live account".into()))?;
         let email = user.email.as_ref().map(|sealed| KeyRing::open_email(&dek, user.id, sealed)).transpose()?;
-        Ok(Profile { account: Account { id: user.id, handle: user.handle, created_at: user.created_at }, email })
+        let current_policy = self.current_policy_version().await?;
+        let accepted = self.store.acceptances_of(user.id).await?.iter().any(|a| a.version == current_policy);
+        Ok(Profile {
+            account: Account { id: user.id, handle: user.handle, created_at: user.created_at },
+            email,
+            policy_acceptance_required: !accepted,
+        })
     }
 
     /// Changes the caller's email address (their password, or a recent login for an account
@@ -141,7 +155,7 @@ impl Parley {
     pub async fn erase_account(&self, session: &Session, password: Option<Secret<String>>) -> Result<(), CoreError> {
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
         self.confirm_identity(&user, session, password).await?;
-        self.erase_user(user.id).await
+        self.erase_user(user.id, Actor::User(user.id)).await
     }
 
     /// Erases the account with this handle, for an operator answering an erasure request.
@@ -149,11 +163,11 @@ impl Parley {
         let handle = Handle::parse(handle).map_err(|_| CoreError::UserNotFound)?;
         let user = self.store.user_by_handle(&handle.key()).await?.ok_or(CoreError::UserNotFound)?;
         tracing::info!(user_id = %user.id, "account erasure by an operator");
-        self.erase_user(user.id).await
+        self.erase_user(user.id, Actor::Operator).await
     }
 
     /// Keys first, then rows (see [`Parley::erase_account`]).
-    async fn erase_user(&self, user: UserId) -> Result<(), CoreError> {
+    async fn erase_user(&self, user: UserId, actor: Actor) -> Result<(), CoreError> {
         let now = self.clock.now();
         self.destroy_user_keys(user).await?;
         let tombstone = Handle::tombstone(&Uuid::new_v4().simple().to_string()[..12]);
@@ -161,11 +175,15 @@ impl Parley {
         // A request that was already past authentication may have made a key again meanwhile
         // (a send, a new conversation): destroy whatever exists now, once more.
         self.destroy_user_keys(user).await?;
+        let ended_count = ended.len();
         for id in ended {
             self.session_ended(user, id);
         }
         tracing::info!(user_id = %user, "account erased");
-        Ok(())
+        metrics::counter!("parley_accounts_erased_total").increment(1);
+        // The id is all that stays of the account: the log needs it, and it names no one.
+        let details = serde_json::json!({"sessions_ended": ended_count, "keys": "destroyed before rows"});
+        self.audit(actor, "account.erased", &user.to_string(), &details).await
     }
 
     /// Destroys the user's profile key and their message key in every conversation.

@@ -49,6 +49,7 @@ impl Parley {
         let deleted_by = self.store.delete_conversation_for(participant.session().user_id(), conversation, self.clock.now()).await?;
         if deleted_by >= 2 {
             self.destroy_conversation(conversation, participant.record().conversation.parties()).await?;
+            metrics::counter!("parley_conversations_destroyed_total").increment(1);
         }
         Ok(())
     }

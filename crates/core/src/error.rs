@@ -28,6 +28,18 @@ pub enum CoreError {
     /// The window for deleting a message for everyone has passed (delete it for yourself).
     #[error("delete window passed")]
     DeleteWindowPassed,
+    /// The privacy policy version named is not the current one (it changed meanwhile).
+    #[error("privacy policy version outdated")]
+    PolicyOutdated,
+    /// The user must accept the current privacy policy before agreeing to optional purposes.
+    #[error("privacy policy acceptance required")]
+    PolicyAcceptanceRequired,
+    /// No such privacy policy version.
+    #[error("privacy policy version not found")]
+    PolicyNotFound,
+    /// The unsubscribe link is malformed, forged, or its account is gone.
+    #[error("unsubscribe link invalid")]
+    UnsubscribeLinkInvalid,
     /// A retention longer than the one already asked for was asked for.
     #[error("retention can only be shortened")]
     RetentionOnlyShorter,

@@ -1,6 +1,7 @@
 //! The right of access: a machine-readable archive (JSON, format `parley-export/1`, described
 //! by the `ExportArchive` schema of the API) of everything Parley holds about a user: profile,
-//! preferences, blocks, sessions, security events, second factors, passkeys, and every
+//! preferences, blocks, sessions, security events, second factors, passkeys, policy
+//! acceptances and consents (with their proof), and every
 //! conversation with its messages (the other party by handle only). A user asks for it, it is
 //! built and sealed under their profile key, and it is downloaded once through an unguessable
 //! link within a day. An operator can build one directly (`parley user export`).
@@ -72,7 +73,9 @@ impl Parley {
         let handle = Handle::parse(handle).map_err(|_| CoreError::UserNotFound)?;
         let user = self.store.user_by_handle(&handle.key()).await?.ok_or(CoreError::UserNotFound)?;
         tracing::info!(user_id = %user.id, "data export built by an operator");
-        self.archive_of(user.id).await
+        let archive = self.archive_of(user.id).await?;
+        self.audit(crate::audit::Actor::Operator, "account.exported", &user.id.to_string(), &json!({})).await?;
+        Ok(archive)
     }
 
     async fn archive_of(&self, user: UserId) -> Result<Value, CoreError> {
@@ -110,7 +113,27 @@ impl Parley {
             "passkeys": self.passkeys_of(user).await?.iter().map(|p| json!({
                 "label": p.label, "created_at": format_time(p.created_at), "last_used_at": p.last_used_at.map(format_time),
             })).collect::<Vec<_>>(),
+            "consents": self.consents_archive(user).await?,
             "conversations": self.conversations_archive(user).await?,
+        }))
+    }
+
+    /// The user's policy acceptances and consent ledger, each with its proof.
+    async fn consents_archive(&self, user: UserId) -> Result<Value, CoreError> {
+        let state = self.consent_state_of(user).await?;
+        Ok(json!({
+            "current_policy_version": state.current_version,
+            "acceptance_required": state.acceptance_required,
+            "acceptances": state.acceptances.iter().map(|a| json!({
+                "version": a.version, "accepted_at": format_time(a.accepted_at), "source": a.source.as_str(),
+            })).collect::<Vec<_>>(),
+            "purposes": state.purposes.iter().map(|p| json!({
+                "purpose": p.purpose.as_str(), "description": p.purpose.description(), "granted": p.granted, "active": p.active,
+            })).collect::<Vec<_>>(),
+            "ledger": state.ledger.iter().map(|c| json!({
+                "purpose": c.purpose.as_str(), "granted": c.granted, "at": format_time(c.at),
+                "policy_version": c.policy_version, "source": c.source.as_str(),
+            })).collect::<Vec<_>>(),
         }))
     }
 

@@ -73,6 +73,34 @@ impl KeyRing {
         self.blind_index.verify_keyed("csrf", &[&session.to_string()], presented)
     }
 
+    /// The tag of a user's unsubscribe link for one purpose: only Parley can make one.
+    pub fn unsubscribe_tag(&self, user: UserId, purpose: &str) -> BlindIndex {
+        self.blind_index.keyed("unsubscribe", &[&user.to_string(), purpose])
+    }
+
+    /// Whether `presented` is the tag of the user's unsubscribe link for `purpose`, compared
+    /// in constant time.
+    pub fn verify_unsubscribe_tag(&self, user: UserId, purpose: &str, presented: &[u8]) -> bool {
+        self.blind_index.verify_keyed("unsubscribe", &[&user.to_string(), purpose], presented)
+    }
+
+    /// The chained MAC of audit entry `seq` after the entry whose MAC is `previous`: without
+    /// the key, nobody can rewrite the log and make it verify.
+    pub fn audit_mac(&self, seq: u64, previous: &[u8; 32], entry: &parley_store::AuditEntry) -> [u8; 32] {
+        use base64::Engine as _;
+        let previous = base64::engine::general_purpose::STANDARD.encode(previous);
+        let values = [
+            previous.as_str(),
+            &seq.to_string(),
+            &entry.at.as_millis().to_string(),
+            &entry.actor,
+            &entry.action,
+            &entry.subject,
+            &entry.details,
+        ];
+        self.blind_index.keyed("audit", &values).0
+    }
+
     /// Opens a user's sealed email address.
     pub fn open_email(dek: &Dek, user: UserId, sealed: &parley_domain::Sealed<EmailAddress>) -> Result<EmailAddress, CoreError> {
         let bytes = dek.open(sealed.as_bytes(), &Self::email_aad(&user))?;

@@ -7,8 +7,10 @@
 #![warn(missing_docs)]
 
 mod accounts;
+mod audit;
 mod auth;
 mod clock;
+mod consent;
 mod conversations;
 mod deletions;
 mod error;
@@ -36,8 +38,10 @@ use parley_domain::{Backoff, SessionId, Timestamp, UserId};
 use parley_store::{KeyStore, Store};
 
 pub use accounts::{Account, NewAccount, Profile};
+pub use audit::{Actor, AuditVerdict};
 pub use auth::{IssuedSession, LoginAttempt, LoginOutcome, Session, StreamTicketGrant};
 pub use clock::{Clock, SystemClock};
+pub use consent::{ConsentState, MAX_BROADCAST_BYTES, MAX_POLICY_BYTES, PolicyView, PurposeState};
 pub use conversations::{ConversationView, OpenConversation, Participant};
 pub use deletions::DeleteFor;
 pub use error::CoreError;
@@ -99,6 +103,8 @@ pub struct Settings {
     pub message_retention_days: u32,
     /// How long after sending its author may edit a message.
     pub edit_window: Duration,
+    /// The server's public base URL (`https://host[:port]`), for links in mail.
+    pub public_url: String,
 }
 
 /// What happens to personal data (phone numbers, emails, cards, IBANs, addresses) typed into a
@@ -149,6 +155,7 @@ impl Default for Settings {
             delete_for_everyone_window: Duration::from_secs(24 * 60 * 60),
             message_retention_days: 365,
             edit_window: Duration::from_secs(15 * 60),
+            public_url: "https://localhost:8443".to_owned(),
         }
     }
 }

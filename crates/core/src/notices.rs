@@ -7,13 +7,16 @@
 use std::time::Duration;
 
 use parley_crypto::{Aad, Dek};
-use parley_domain::{ClientContext, DeviceLabel, EmailAddress, Handle, KeyScope, Network, Sealed, SecurityEventKind, Timestamp, UserId};
+use parley_domain::{
+    ClientContext, ConsentPurpose, DeviceLabel, EmailAddress, Handle, KeyScope, Network, Sealed, SecurityEventKind, Timestamp, UserId,
+};
 use parley_store::{OutboxRecord, SecurityEventRecord, SecurityNotice};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::Parley;
 use crate::auth::Session;
+use crate::consent::{BroadcastMailJson, PolicyMailJson};
 use crate::error::CoreError;
 use crate::keyring::KeyRing;
 
@@ -27,8 +30,32 @@ const MAIL_RETRY_BASE: Duration = Duration::from_secs(30);
 const MAIL_RETRY_CEILING: Duration = Duration::from_secs(60 * 60);
 /// A mail still undelivered this long after it was queued is dropped (and the drop logged).
 const MAIL_GIVE_UP_AFTER: Duration = Duration::from_secs(3 * 24 * 60 * 60);
-/// The outbox kind of account-activity mail.
-const SECURITY_MAIL: &str = "security_event";
+/// What a queued mail is; its outbox `kind` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MailKind {
+    /// Account activity (a security event).
+    Security,
+    /// A new privacy policy version.
+    PolicyUpdate,
+    /// A broadcast the user consented to.
+    Broadcast,
+}
+
+impl MailKind {
+    const ALL: [MailKind; 3] = [Self::Security, Self::PolicyUpdate, Self::Broadcast];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Security => "security_event",
+            Self::PolicyUpdate => "policy_update",
+            Self::Broadcast => "broadcast",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
 
 /// A security event as its owner sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +89,8 @@ pub struct OutgoingMail {
     pub attempts: u32,
     /// When it was queued.
     pub queued_at: Timestamp,
+    /// For a broadcast: the one-click unsubscribe URL (RFC 8058), also in the text.
+    pub unsubscribe_url: Option<String>,
 }
 
 /// The sealed context of an event and the sealed payload of its mail.
@@ -192,17 +221,55 @@ impl Parley {
         };
         let to = KeyRing::open_email(&dek, user.id, sealed_email)?;
         let payload = dek.open(record.payload.as_bytes(), &mail_aad(record.id))?;
-        if record.kind != SECURITY_MAIL {
+        let Some(kind) = MailKind::parse(&record.kind) else {
             tracing::error!(mail_id = %record.id, "outbox mail of an unknown kind; dropped");
             return Ok(None);
-        }
-        let facts: SecurityMailJson = serde_json::from_slice(&payload).map_err(|e| CoreError::Internal(Box::new(e)))?;
-        let Some(kind) = SecurityEventKind::parse(&facts.event) else {
-            return Ok(None);
         };
-        let (subject, text) = render_security_mail(&user.handle, kind, &facts);
-        Ok(Some(OutgoingMail { id: record.id, to, subject, text, attempts: record.attempts, queued_at: record.created_at }))
+        let rendered = match kind {
+            MailKind::Security => {
+                let facts: SecurityMailJson = parse_payload(&payload)?;
+                SecurityEventKind::parse(&facts.event).map(|event| (render_security_mail(&user.handle, event, &facts), None))
+            }
+            MailKind::PolicyUpdate => {
+                let facts: PolicyMailJson = parse_payload(&payload)?;
+                Some((render_policy_mail(&user.handle, facts.version, &self.settings.public_url), None))
+            }
+            MailKind::Broadcast => {
+                let facts: BroadcastMailJson = parse_payload(&payload)?;
+                ConsentPurpose::parse(&facts.purpose).map(|purpose| {
+                    let url = format!("{}/unsubscribe/{}", self.settings.public_url, self.unsubscribe_token(user.id, purpose));
+                    ((facts.subject.clone(), render_broadcast_text(&user.handle, purpose, &facts.text, &url)), Some(url))
+                })
+            }
+        };
+        Ok(rendered.map(|((subject, text), unsubscribe_url)| OutgoingMail {
+            id: record.id,
+            to,
+            subject,
+            text,
+            attempts: record.attempts,
+            queued_at: record.created_at,
+            unsubscribe_url,
+        }))
     }
+}
+
+fn parse_payload<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, CoreError> {
+    serde_json::from_slice(payload).map_err(|e| CoreError::Internal(Box::new(e)))
+}
+
+/// Seals `payload` under the user's key as a mail of `kind`, due now.
+pub(crate) fn seal_mail(dek: &Dek, user: UserId, kind: MailKind, payload: &[u8], now: Timestamp) -> Result<OutboxRecord, CoreError> {
+    let id = Uuid::now_v7();
+    Ok(OutboxRecord {
+        id,
+        user_id: user,
+        kind: kind.as_str().into(),
+        payload: Sealed::from_bytes(dek.seal(payload, &mail_aad(id))?),
+        created_at: now,
+        attempts: 0,
+        next_attempt_at: now,
+    })
 }
 
 fn security_mail(
@@ -212,7 +279,6 @@ fn security_mail(
     context: &ClientContext,
     now: Timestamp,
 ) -> Result<OutboxRecord, CoreError> {
-    let id = Uuid::now_v7();
     // A lock is set off by someone else's failed logins: their self-chosen device label has no
     // place in a mail Parley signs off.
     let device = if kind == SecurityEventKind::AccountLocked { "not shown" } else { context.device.as_str() };
@@ -223,15 +289,7 @@ fn security_mail(
         device: device.into(),
     };
     let json = serde_json::to_vec(&facts).map_err(|e| CoreError::Internal(Box::new(e)))?;
-    Ok(OutboxRecord {
-        id,
-        user_id: user,
-        kind: SECURITY_MAIL.into(),
-        payload: Sealed::from_bytes(dek.seal(&json, &mail_aad(id))?),
-        created_at: now,
-        attempts: 0,
-        next_attempt_at: now,
-    })
+    seal_mail(dek, user, MailKind::Security, &json, now)
 }
 
 fn event_aad(id: Uuid) -> Aad {
@@ -281,6 +339,30 @@ fn render_security_mail(handle: &Handle, kind: SecurityEventKind, facts: &Securi
         device = facts.device,
     );
     (subject.to_owned(), text)
+}
+
+/// The mail telling a user the privacy policy changed: where to read it, and that optional mail
+/// is paused until they accept it.
+fn render_policy_mail(handle: &Handle, version: u32, public_url: &str) -> (String, String) {
+    let text = format!(
+        "Hello @{handle},\n\nParley's privacy policy has changed: version {version} is now in force. \
+         You can read it at {public_url}/privacy\n\n\
+         Until you accept it in Parley, we send you none of the optional mail you agreed to \
+         (news, offers). Your conversations are not affected.\n\n-- Parley\n",
+        handle = handle.as_str(),
+    );
+    ("Parley's privacy policy has changed".to_owned(), text)
+}
+
+/// A broadcast's text, with why the user gets it and the link that stops it.
+fn render_broadcast_text(handle: &Handle, purpose: ConsentPurpose, text: &str, unsubscribe_url: &str) -> String {
+    format!(
+        "Hello @{handle},\n\n{text}\n\n-- Parley\n\nYou get this mail because you agreed to: {why}\n\
+         To stop it, open {unsubscribe_url}\n",
+        handle = handle.as_str(),
+        text = text.trim_end(),
+        why = purpose.description(),
+    )
 }
 
 #[cfg(test)]

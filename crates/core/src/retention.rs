@@ -5,7 +5,10 @@
 
 use parley_domain::ValidationError;
 
+use serde_json::json;
+
 use crate::Parley;
+use crate::audit::Actor;
 use crate::conversations::Participant;
 use crate::error::CoreError;
 
@@ -24,8 +27,9 @@ pub struct RetentionReport {
 }
 
 impl Parley {
-    /// Destroys every conversation whose retention ran out, and expired security events.
-    pub async fn run_retention(&self) -> Result<RetentionReport, CoreError> {
+    /// Destroys every conversation whose retention ran out, and expired security events. A run
+    /// that destroyed anything is audited (as `actor`'s); every run is counted in the metrics.
+    pub async fn run_retention(&self, actor: Actor) -> Result<RetentionReport, CoreError> {
         let mut report = RetentionReport::default();
         loop {
             let expired = self.store.expired_conversations(self.clock.now(), self.settings.message_retention_days, BATCH).await?;
@@ -38,8 +42,17 @@ impl Parley {
             }
         }
         report.security_events_deleted = self.purge_security_events().await?;
-        if report.conversations_destroyed > 0 {
-            tracing::info!(conversations = report.conversations_destroyed, "retention destroyed expired conversations");
+        metrics::counter!("parley_retention_runs_total").increment(1);
+        metrics::counter!("parley_retention_conversations_destroyed_total").increment(report.conversations_destroyed);
+        metrics::counter!("parley_retention_security_events_deleted_total").increment(report.security_events_deleted);
+        if report != RetentionReport::default() {
+            tracing::info!(conversations = report.conversations_destroyed, "retention destroyed expired data");
+            let details = json!({
+                "conversations_destroyed": report.conversations_destroyed,
+                "security_events_deleted": report.security_events_deleted,
+                "default_days": self.settings.message_retention_days,
+            });
+            self.audit(actor, "retention.run", "", &details).await?;
         }
         Ok(report)
     }

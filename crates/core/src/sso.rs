@@ -168,7 +168,7 @@ impl Parley {
         for candidate in handle_candidates(proposed, HANDLE_ATTEMPTS) {
             let Ok(handle) = Handle::parse(&candidate) else { continue };
             let id = UserId::from_uuid(Uuid::now_v7());
-            let user = NewUser { id, handle, email: None, password_hash: None, created_at: now };
+            let user = NewUser { id, handle, email: None, password_hash: None, created_at: now, accepted_policy: None };
             let notice = self.notice(id, false, SecurityEventKind::AccountCreated, &attempt.context).await?;
             match self.store.insert_external_user(&user, &provider.name, subject, &notice).await {
                 Ok(()) => {

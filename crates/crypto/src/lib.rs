@@ -10,6 +10,7 @@
 //! file body produced on purpose for the operator.
 
 pub mod blind_index;
+pub mod digest;
 pub mod envelope;
 pub mod password;
 pub mod random;

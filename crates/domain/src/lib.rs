@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod account;
+pub mod consent;
 pub mod conversation;
 pub mod ids;
 pub mod keys;
@@ -21,6 +22,7 @@ pub mod time;
 pub mod validation;
 
 pub use account::{EmailAddress, Handle, HandleKey, Login, NewPassword};
+pub use consent::{ConsentPurpose, ConsentSource};
 pub use conversation::{Conversation, ListingId, Role};
 pub use ids::{ConversationId, MessageId, SessionId, UserId};
 pub use keys::{BlindIndex, KeyScope, PasswordHash, Sealed, TokenHash, WrappedKey};

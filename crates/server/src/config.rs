@@ -57,8 +57,19 @@ pub struct Config {
     pub webauthn: WebauthnConfig,
     /// Personal data in plaintext messages.
     pub privacy: PrivacyConfig,
+    /// The admin listener (metrics).
+    pub admin: AdminConfig,
     /// Marketplace single sign-on integrations (`[[sso]]` tables; file only).
     pub sso: Vec<SsoConfig>,
+}
+
+/// The admin listener: plain HTTP serving `GET /metrics` (Prometheus). Off unless `listen` is
+/// set; bind it to loopback or a private network, never to the internet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Address and port, e.g. `127.0.0.1:9464`.
+    pub listen: Option<SocketAddr>,
 }
 
 /// Personal data typed into plaintext messages.
@@ -235,6 +246,9 @@ pub enum DurabilityConfig {
 pub struct HttpConfig {
     /// Address and port to listen on.
     pub listen: SocketAddr,
+    /// The address users reach the server at (`https://host[:port]`), for links in mail; empty
+    /// means `https://<listen>`.
+    pub public_url: String,
     /// Browser origins allowed to open the WebSocket; empty means only the server's own
     /// `https://` origin. Clients that send no `Origin` (non-browsers) are not affected.
     pub allowed_origins: Vec<String>,
@@ -356,6 +370,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             webauthn: WebauthnConfig::default(),
             privacy: PrivacyConfig::default(),
+            admin: AdminConfig::default(),
             sso: Vec::new(),
         }
     }
@@ -386,6 +401,7 @@ impl Default for HttpConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             allowed_origins: Vec::new(),
+            public_url: String::new(),
             body_limit_bytes: 64 * 1024,
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,
@@ -567,6 +583,12 @@ impl Config {
         if self.webauthn.rp_id.is_empty() || self.webauthn.rp_id.parse::<std::net::IpAddr>().is_ok() {
             return invalid("webauthn.rp_id", "must be a domain name (passkeys do not work on IP addresses)");
         }
+        let public_url = &self.http.public_url;
+        if !public_url.is_empty()
+            && (!public_url.starts_with("https://") || public_url.ends_with('/') || public_url.contains(char::is_whitespace))
+        {
+            return invalid("http.public_url", "must be an https:// URL without a trailing slash");
+        }
         if let Some(origin) = self.passkey_origins().iter().find(|o| !o.starts_with("https://")) {
             return Err(ConfigError::Invalid { key: "webauthn.origins", message: format!("{origin}: origins must be https://") });
         }
@@ -633,6 +655,11 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The address users reach the server at, for links in mail.
+    pub fn public_url(&self) -> String {
+        if self.http.public_url.is_empty() { format!("https://{}", self.http.listen) } else { self.http.public_url.clone() }
     }
 
     /// The web origins passkeys are accepted from.

@@ -97,6 +97,8 @@ impl ApiError {
             | ProblemCode::PasskeyAlreadyRegistered
             | ProblemCode::CannotBlockSelf
             | ProblemCode::RetentionOnlyShorter
+            | ProblemCode::PolicyOutdated
+            | ProblemCode::PolicyAcceptanceRequired
             | ProblemCode::MfaAlreadyEnabled
             | ProblemCode::MfaNotEnabled
             | ProblemCode::MfaNotAvailable => StatusCode::CONFLICT,
@@ -137,6 +139,10 @@ impl From<CoreError> for ApiError {
             CoreError::SessionNotFound => ApiError::detailed(ProblemCode::NotFound, "you have no session with that id"),
             CoreError::Sso(refusal) => ApiError::code(sso_code(refusal)),
             CoreError::RetentionOnlyShorter => ApiError::code(ProblemCode::RetentionOnlyShorter),
+            CoreError::PolicyOutdated => ApiError::code(ProblemCode::PolicyOutdated),
+            CoreError::PolicyAcceptanceRequired => ApiError::code(ProblemCode::PolicyAcceptanceRequired),
+            CoreError::PolicyNotFound => ApiError::detailed(ProblemCode::NotFound, "no such privacy policy version"),
+            CoreError::UnsubscribeLinkInvalid => ApiError::detailed(ProblemCode::NotFound, "unknown or invalid unsubscribe link"),
             CoreError::MessageNotFound => ApiError::detailed(ProblemCode::NotFound, "no such message in this conversation"),
             CoreError::NotYourMessage => ApiError::code(ProblemCode::NotYourMessage),
             CoreError::EditWindowPassed => ApiError::code(ProblemCode::EditWindowPassed),

@@ -11,9 +11,11 @@ pub mod bus;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod html;
 pub mod listener;
 pub mod live;
 pub mod mail;
+pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod slots;
@@ -65,6 +67,7 @@ impl Runtime {
 
 /// A built server, bound to its port, ready to run.
 pub struct Server {
+    admin: Option<TcpListener>,
     mailer: Option<(mail::Mailer, lettre::message::Mailbox, Duration)>,
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
@@ -78,6 +81,8 @@ impl Server {
     /// Builds the server from `config`: prepares the data directory, keys and certificates,
     /// opens and migrates the stores, and binds the listener.
     pub async fn build(config: &Config, runtime: Runtime) -> anyhow::Result<Self> {
+        // The recorder is installed before the first count, whether or not anyone scrapes it.
+        metrics::handle();
         let bus = Arc::new(InProcessBus::new(config.stream.send_queue));
         let core = open_core(config, &runtime, bus.clone()).await?;
         let material = bootstrap::tls_material(config)?;
@@ -117,9 +122,13 @@ impl Server {
             header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
             drain_timeout: DRAIN_TIMEOUT,
         };
+        let admin = match config.admin.listen {
+            Some(address) => Some(TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address} (admin.listen)"))?),
+            None => None,
+        };
         let from = config.mail.from.parse().context("mail.from")?;
         let mailer = Some((mail::Mailer::from_config(config)?, from, Duration::from_millis(config.mail.poll_interval_ms)));
-        Ok(Self { mailer, listener, tls, app, limits, state, ca_pem: material.ca_pem })
+        Ok(Self { admin, mailer, listener, tls, app, limits, state, ca_pem: material.ca_pem })
     }
 
     /// The bound address (useful with port 0).
@@ -130,6 +139,11 @@ impl Server {
     /// The base URL clients use.
     pub fn url(&self) -> anyhow::Result<String> {
         Ok(format!("https://{}", self.local_addr()?))
+    }
+
+    /// The admin listener's address, when it is on.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|listener| listener.local_addr().ok())
     }
 
     /// The core, for operator commands and tests that run a job on demand.
@@ -150,13 +164,17 @@ impl Server {
     /// Serves until the shutdown token is cancelled, then drains requests and closes
     /// WebSockets with 1001.
     pub async fn run_until_stopped(self) {
-        let Server { mailer, listener, tls, app, limits, state, .. } = self;
+        let Server { admin, mailer, listener, tls, app, limits, state, .. } = self;
+        let admin = admin.map(|listener| tokio::spawn(metrics::serve_admin(listener, state.shutdown.clone())));
         let maintenance = tokio::spawn(maintain(state.clone()));
         let outbox = mailer.map(|(mailer, from, poll)| {
             tokio::spawn(mail::run_outbox(Arc::clone(&state.core), mailer, from, poll, state.shutdown.clone()))
         });
         listener::serve(listener, tls, app, limits, state.shutdown.clone()).await;
         maintenance.abort();
+        if let Some(admin) = admin {
+            admin.abort();
+        }
         if let Some(outbox) = outbox {
             outbox.abort();
         }
@@ -183,8 +201,13 @@ pub async fn open_core(config: &Config, runtime: &Runtime, events: Arc<dyn parle
     let key_store = connect_key_store(&config.key_store()?).await.context("cannot open the key store")?;
     let deps = Dependencies { store, key_store, kek, clock: Arc::clone(&runtime.clock), events };
     let settings = Settings { sso: sso::providers(config)?, ..core_settings(config) };
-    Ok(Arc::new(Parley::new(deps, settings).await.context("cannot start the core")?))
+    let core = Parley::new(deps, settings).await.context("cannot start the core")?;
+    core.ensure_privacy_policy(DEFAULT_PRIVACY_POLICY).await.context("cannot publish the first privacy policy")?;
+    Ok(Arc::new(core))
 }
+
+/// The privacy policy published as version 1 on first start; `parley policy publish` replaces it.
+pub const DEFAULT_PRIVACY_POLICY: &str = include_str!("privacy-policy.md");
 
 /// Periodic housekeeping: forget rate-limit buckets that have refilled, delete ended sessions.
 async fn maintain(state: AppState) {
@@ -197,7 +220,7 @@ async fn maintain(state: AppState) {
         if let Err(error) = state.core.purge_expired_sessions().await {
             tracing::warn!(%error, "session purge failed; will retry");
         }
-        if let Err(error) = state.core.run_retention().await {
+        if let Err(error) = state.core.run_retention(parley_core::Actor::System).await {
             tracing::warn!(%error, "retention run failed; will retry");
         }
     }
@@ -214,6 +237,7 @@ fn core_settings(config: &Config) -> Settings {
         delete_for_everyone_window: Duration::from_secs(config.limits.delete_for_everyone_secs),
         message_retention_days: config.security.message_retention_days,
         edit_window: Duration::from_secs(config.limits.edit_window_secs),
+        public_url: config.public_url(),
         security_event_retention: Duration::from_secs(config.security.event_retention_days * 24 * 60 * 60),
         passkeys: parley_core::PasskeySettings { rp_id: config.webauthn.rp_id.clone(), origins: config.passkey_origins() },
         pii: parley_core::PiiSettings {

@@ -78,14 +78,20 @@ impl Mailer {
 /// Builds the message of a rendered mail.
 pub fn message(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, MailError> {
     let to: Mailbox = mail.to.expose().parse().map_err(|e: lettre::address::AddressError| MailError::Build(e.to_string()))?;
-    Message::builder()
+    let mut builder = Message::builder()
         .from(from.clone())
         .to(to)
         .subject(mail.subject.clone())
         .message_id(Some(format!("<{}@parley.mail>", mail.id)))
-        .header(ContentType::TEXT_PLAIN)
-        .body(mail.text.clone())
-        .map_err(|e| MailError::Build(e.to_string()))
+        .header(ContentType::TEXT_PLAIN);
+    if let Some(url) = &mail.unsubscribe_url {
+        // One-click unsubscribe (RFC 8058): mail clients offer the button and POST to the URL.
+        use lettre::message::header::{HeaderName, HeaderValue};
+        builder = builder
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{url}>")))
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click".into()));
+    }
+    builder.body(mail.text.clone()).map_err(|e| MailError::Build(e.to_string()))
 }
 
 /// Drains the outbox until `shutdown`: each poll claims due mail, sends it, and reports each

@@ -2,7 +2,7 @@
 //! and a request span that records ids and the matched route, never the raw URI (URIs can
 //! carry tickets) nor any header value.
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{self, HeaderName};
 use axum::http::{HeaderValue, Response as HttpResponse};
 use axum::middleware::Next;
@@ -14,6 +14,19 @@ use crate::error::{ApiError, PendingProblem};
 
 /// The request id header (set by tower-http's request-id layer, echoed in problem bodies).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Reads the whole request body, up to `limit` bytes, before any handler runs. A handler that
+/// refuses a request early (401 before its JSON body is parsed, say) would otherwise leave body
+/// bytes unread; hyper then closes the connection while the client may still be writing, and
+/// the client sees a reset instead of the answer.
+pub async fn read_whole_body(State(limit): State<usize>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        // Too large (or a client that broke off, which will not read the answer anyway).
+        Err(_) => ApiError::code(parley_api::ProblemCode::PayloadTooLarge).into_response(),
+    }
+}
 
 /// Renders the problem body of every error response: ours (from [`ApiError`]) and those made
 /// by the router or tower layers (404, 405, 408, 413...), which come without one.
@@ -75,7 +88,19 @@ pub fn security_headers() -> Vec<SetResponseHeaderLayer<HeaderValue>> {
         (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
         (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
     ];
-    fixed.into_iter().map(|(name, value)| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))).collect()
+    // A page may state a policy of its own (the policy and unsubscribe pages allow a form back
+    // to this server); every other response gets the strictest one.
+    fixed
+        .into_iter()
+        .map(|(name, value)| {
+            let value = HeaderValue::from_static(value);
+            if name == header::CONTENT_SECURITY_POLICY {
+                SetResponseHeaderLayer::if_not_present(name, value)
+            } else {
+                SetResponseHeaderLayer::overriding(name, value)
+            }
+        })
+        .collect()
 }
 
 /// The span of one request: ids and the route pattern only.

@@ -2,9 +2,10 @@
 //! (`utoipa-axum`), so a route cannot exist without being documented; then the middleware
 //! stack wraps them all. Order of layers, outermost first: sensitive-header marking, request
 //! id, tracing, request-id echo, security headers, problem bodies, timeout, panic catcher,
-//! body limits.
+//! whole-body read, body limits.
 
 mod account;
+mod consent;
 mod conversations;
 mod health;
 mod messages;
@@ -33,7 +34,7 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
-use crate::middleware::{problem_body, request_span, security_headers};
+use crate::middleware::{problem_body, read_whole_body, request_span, security_headers};
 use crate::state::AppState;
 
 pub use openapi::ApiDoc;
@@ -58,6 +59,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(sessions::router())
         .merge(passkeys::router())
         .merge(privacy::router())
+        .merge(consent::router())
         .merge(conversations::router())
         .merge(messages::router())
         .merge(stream::router())
@@ -93,6 +95,7 @@ pub fn app(mut state: AppState, limits: HttpLimits) -> Router {
             .layer(CatchPanicLayer::custom(|_panic| {
                 ApiError::Internal(Arc::new(std::io::Error::other("a request handler panicked"))).into_response()
             }))
+            .layer(axum::middleware::from_fn_with_state(limits.body_limit_bytes, read_whole_body))
             .layer(RequestBodyLimitLayer::new(limits.body_limit_bytes))
             .layer(DefaultBodyLimit::max(limits.body_limit_bytes)),
     );

@@ -40,6 +40,7 @@ pub fn me(profile: &Profile) -> MeResponse {
         handle: profile.account.handle.as_str().to_owned(),
         email: profile.email.as_ref().map(|e| e.expose().to_owned()),
         created_at: time(profile.account.created_at),
+        policy_acceptance_required: profile.policy_acceptance_required,
     }
 }
 

@@ -17,10 +17,11 @@ mod traits;
 pub use error::{Conflict, StoreError};
 pub use location::{Durability, StoreLocation, connect_key_store, connect_store};
 pub use records::{
-    Appended, ChallengeKind, ChallengeRecord, ConversationRecord, ExportRecord, Inserted, MailPayload, MessageRecord, NewMessage, NewUser,
-    OutboxRecord, PasskeyRecord, SecurityEventRecord, SecurityNotice, SessionRecord, StreamTicket, TotpRecord, UserRecord,
+    AcceptanceRecord, Appended, AuditEntry, AuditRecord, ChallengeKind, ChallengeRecord, ConsentRecord, ConversationRecord, ExportRecord,
+    Inserted, MailPayload, MessageRecord, NewMessage, NewUser, OutboxRecord, PasskeyRecord, PolicyRecord, SecurityEventRecord,
+    SecurityNotice, SessionRecord, StreamTicket, TotpRecord, UserRecord,
 };
 pub use traits::{
-    ConversationStore, CredentialStore, DeletionStore, KeyStore, MessageStore, NoticeStore, PreferenceStore, SessionStore, Store,
-    StoreDiagnostics, UserStore,
+    AuditChain, AuditStore, ConsentStore, ConversationStore, CredentialStore, DeletionStore, KeyStore, MessageStore, NoticeStore,
+    PreferenceStore, SessionStore, Store, StoreDiagnostics, UserStore,
 };

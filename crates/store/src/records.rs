@@ -2,8 +2,8 @@
 //! sealed.
 
 use parley_domain::{
-    BlindIndex, ClientContext, ClientMsgId, Conversation, ConversationId, EmailAddress, Handle, MessageBody, MessageId, PasswordHash,
-    Sealed, SecurityEventKind, Seq, SessionId, SessionKind, Timestamp, TokenHash, UserId,
+    BlindIndex, ClientContext, ClientMsgId, ConsentPurpose, ConsentSource, Conversation, ConversationId, EmailAddress, Handle, MessageBody,
+    MessageId, PasswordHash, Sealed, SecurityEventKind, Seq, SessionId, SessionKind, Timestamp, TokenHash, UserId,
 };
 use uuid::Uuid;
 
@@ -21,6 +21,78 @@ pub struct NewUser {
     pub password_hash: Option<PasswordHash>,
     /// When the account was created.
     pub created_at: Timestamp,
+    /// The privacy policy version accepted at sign-up (single sign-on accounts accept later).
+    pub accepted_policy: Option<u32>,
+}
+
+/// What an audit entry says: who did what to whom, when, with what result. Pseudonymous ids
+/// and counts only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When.
+    pub at: Timestamp,
+    /// Who: `system`, `operator` or `user:<id>`.
+    pub actor: String,
+    /// What, e.g. `retention.run`.
+    pub action: String,
+    /// To whom or what (an id), or empty.
+    pub subject: String,
+    /// The details, as JSON.
+    pub details: String,
+}
+
+/// A stored audit entry: its number in the chain and its chained hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Its number: 1, 2, ... without gaps.
+    pub seq: u64,
+    /// The entry.
+    pub entry: AuditEntry,
+    /// The chained MAC over the previous hash and this entry.
+    pub hash: [u8; 32],
+}
+
+/// One published version of the privacy policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRecord {
+    /// Its version: 1, 2, ... in order of publication.
+    pub version: u32,
+    /// When it was published.
+    pub published_at: Timestamp,
+    /// Its text (Markdown).
+    pub body: String,
+    /// The SHA-256 of the text, hex: names exactly what was accepted.
+    pub sha256: String,
+}
+
+/// A user's acceptance of one policy version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcceptanceRecord {
+    /// The version accepted.
+    pub version: u32,
+    /// When.
+    pub accepted_at: Timestamp,
+    /// Through which channel.
+    pub source: ConsentSource,
+}
+
+/// One entry of a user's consent ledger: a grant or a withdrawal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsentRecord {
+    /// Its id (time-ordered).
+    pub id: Uuid,
+    /// Whose.
+    pub user_id: UserId,
+    /// For what.
+    pub purpose: ConsentPurpose,
+    /// Granted or withdrawn.
+    pub granted: bool,
+    /// When.
+    pub at: Timestamp,
+    /// The policy version in force at the time.
+    pub policy_version: u32,
+    /// Through which channel.
+    pub source: ConsentSource,
 }
 
 /// A stored account.

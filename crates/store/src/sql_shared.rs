@@ -48,6 +48,10 @@ macro_rules! select_conversation {
 }
 
 // The submodules come after the column-list macros, which they use.
+#[path = "sql_audit.rs"]
+mod audit;
+#[path = "sql_consent.rs"]
+mod consent;
 #[path = "sql_credentials.rs"]
 mod credentials;
 #[path = "sql_deletions.rs"]
@@ -62,6 +66,9 @@ impl UserStore for DataStore {
     async fn insert_user(&self, user: &NewUser, notice: &SecurityNotice) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
         insert_user_row(&mut tx, user).await?;
+        if let Some(version) = user.accepted_policy {
+            consent::insert_acceptance(&mut tx, user.id, version, user.created_at).await?;
+        }
         insert_notice(&mut tx, notice).await?;
         tx.commit().await?;
         Ok(())
@@ -168,6 +175,8 @@ impl UserStore for DataStore {
             "DELETE FROM hidden_messages WHERE user_id = $1",
             "DELETE FROM conversation_deletions WHERE user_id = $1",
             "DELETE FROM exports WHERE user_id = $1",
+            "DELETE FROM policy_acceptances WHERE user_id = $1",
+            "DELETE FROM consents WHERE user_id = $1",
             "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
         ] {
             sqlx::query(statement).bind(&id).execute(&mut *tx).await?;

@@ -5,15 +5,16 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use parley_domain::page::{ConversationCursor, MessageWindow, PageLimit};
 use parley_domain::{
-    BlindIndex, ClientMsgId, Conversation, ConversationId, EmailAddress, Handle, HandleKey, KeyScope, ListingId, MessageBody, MessageId,
-    PasswordHash, Preferences, Sealed, SessionId, Timestamp, TokenHash, UserId, WrappedKey,
+    BlindIndex, ClientMsgId, ConsentPurpose, Conversation, ConversationId, EmailAddress, Handle, HandleKey, KeyScope, ListingId,
+    MessageBody, MessageId, PasswordHash, Preferences, Sealed, SessionId, Timestamp, TokenHash, UserId, WrappedKey,
 };
 use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::records::{
-    Appended, ChallengeKind, ChallengeRecord, ConversationRecord, ExportRecord, Inserted, MessageRecord, NewMessage, NewUser, OutboxRecord,
-    PasskeyRecord, SecurityEventRecord, SecurityNotice, SessionRecord, StreamTicket, TotpRecord, UserRecord,
+    AcceptanceRecord, Appended, AuditEntry, AuditRecord, ChallengeKind, ChallengeRecord, ConsentRecord, ConversationRecord, ExportRecord,
+    Inserted, MessageRecord, NewMessage, NewUser, OutboxRecord, PasskeyRecord, PolicyRecord, SecurityEventRecord, SecurityNotice,
+    SessionRecord, StreamTicket, TotpRecord, UserRecord,
 };
 
 /// Accounts.
@@ -259,6 +260,53 @@ pub trait PreferenceStore: Send + Sync {
     ) -> Result<Option<ConversationRecord>, StoreError>;
 }
 
+/// How an audit entry's hash is made from its number, the previous hash and the entry (the
+/// store links entries; the caller holds the key).
+pub type AuditChain<'a> = dyn Fn(u64, &[u8; 32], &AuditEntry) -> [u8; 32] + Send + Sync + 'a;
+
+/// The append-only, hash-chained audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends `entry` as the next one, its hash made by `chain` from the newest entry's hash.
+    async fn append_audit(&self, entry: &AuditEntry, chain: &AuditChain<'_>) -> Result<AuditRecord, StoreError>;
+    /// Up to `limit` entries after number `after`, in order.
+    async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+    /// The newest entry's number and hash (0 and zeros when the log is empty).
+    async fn audit_head(&self) -> Result<(u64, [u8; 32]), StoreError>;
+}
+
+/// The privacy policy's versions, users' acceptances of them, and consents to optional purposes.
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// The newest policy version, if any was published.
+    async fn current_policy(&self) -> Result<Option<PolicyRecord>, StoreError>;
+    /// One policy version.
+    async fn policy(&self, version: u32) -> Result<Option<PolicyRecord>, StoreError>;
+    /// Publishes `body` as the next version (one more than the newest) and returns it.
+    async fn publish_policy(&self, body: &str, sha256: &str, at: Timestamp) -> Result<PolicyRecord, StoreError>;
+    /// Records that `user` accepted `version`; accepting again keeps the first acceptance.
+    async fn accept_policy(&self, user: UserId, acceptance: &AcceptanceRecord) -> Result<(), StoreError>;
+    /// Every version the user accepted, oldest first.
+    async fn acceptances_of(&self, user: UserId) -> Result<Vec<AcceptanceRecord>, StoreError>;
+    /// Appends a grant or withdrawal to the user's consent ledger.
+    async fn record_consent(&self, consent: &ConsentRecord) -> Result<(), StoreError>;
+    /// The user's whole consent ledger, oldest first.
+    async fn consents_of(&self, user: UserId) -> Result<Vec<ConsentRecord>, StoreError>;
+    /// Up to `limit` users, in id order after `after`, whose latest consent to `purpose` is a
+    /// grant and who accepted policy `version`: those `purpose` may be pursued for now.
+    async fn consenting_users(
+        &self,
+        purpose: ConsentPurpose,
+        version: u32,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<UserId>, StoreError>;
+    /// Up to `limit` live users with an email address, in id order after `after`.
+    async fn mailable_users(&self, after: Option<UserId>, limit: u32) -> Result<Vec<UserId>, StoreError>;
+    /// Queues mail in the outbox, all or none.
+    async fn enqueue_mail(&self, mail: &[OutboxRecord]) -> Result<(), StoreError>;
+}
+
 /// Deleting messages and conversations.
 #[async_trait]
 pub trait DeletionStore: Send + Sync {
@@ -309,6 +357,8 @@ pub trait DeletionStore: Send + Sync {
 /// Everything the core needs from the data store.
 pub trait Store:
     UserStore
+    + AuditStore
+    + ConsentStore
     + SessionStore
     + NoticeStore
     + CredentialStore
@@ -322,6 +372,8 @@ pub trait Store:
 
 impl<T> Store for T where
     T: UserStore
+        + AuditStore
+        + ConsentStore
         + SessionStore
         + NoticeStore
         + CredentialStore

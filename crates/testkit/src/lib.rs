@@ -29,6 +29,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     /// `https://127.0.0.1:<port>`.
     pub url: String,
+    /// `http://127.0.0.1:<port>` of the admin listener, when the configuration turned it on.
+    pub admin_url: Option<String>,
     /// The generated CA the server's certificate chains to.
     pub ca_pem: String,
     /// An anonymous client.
@@ -93,8 +95,9 @@ impl TestApp {
         let client = Client::new(&url, Some(&ca_pem)).expect("client");
         let shutdown = server.shutdown_token();
         let core = server.core();
+        let admin_url = server.admin_addr().map(|address| format!("http://{address}"));
         let server = tokio::spawn(server.run_until_stopped());
-        Self { url, ca_pem, client, clock, config, core, data_dir, shutdown, server, next_user: AtomicU64::new(0) }
+        Self { url, admin_url, ca_pem, client, clock, config, core, data_dir, shutdown, server, next_user: AtomicU64::new(0) }
     }
 
     /// The server's data directory.
@@ -135,11 +138,10 @@ impl TestApp {
     pub async fn user(&self, prefix: &str) -> TestUser {
         let handle = self.unique_handle(prefix);
         let email = format!("{handle}@mail.example.org");
-        let account = self
-            .client
-            .create_account(&CreateAccountRequest { handle: handle.clone(), email: email.clone(), password: PASSWORD.to_owned() })
-            .await
-            .expect("sign-up");
+        let accepted_policy_version = self.client.privacy_policy().await.expect("the privacy policy").version;
+        let request =
+            CreateAccountRequest { handle: handle.clone(), email: email.clone(), password: PASSWORD.to_owned(), accepted_policy_version };
+        let account = self.client.create_account(&request).await.expect("sign-up");
         let session = self.client.create_session(&handle, PASSWORD).await.expect("login");
         let token = session.token.expect("a bearer session has a token");
         let device_token = session.device_token.expect("every login returns a device token");

@@ -36,7 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = CreateAccountRequest,
     responses(
         (status = 201, description = "Account created", body = AccountResponse),
-        (status = 409, description = "Handle or email taken (`handle_taken`, `email_taken`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Handle or email taken (`handle_taken`, `email_taken`), or the policy version accepted is not the current one (`policy_outdated`)", body = parley_api::Problem, content_type = "application/problem+json"),
         BodyErrors, RateErrors, ServerErrors,
     ))]
 async fn create_account(
@@ -45,7 +45,12 @@ async fn create_account(
     Json(request): Json<CreateAccountRequest>,
 ) -> Result<Created<AccountResponse>, ApiError> {
     state.check_auth_rate(caller.ip)?;
-    let request = NewAccount { handle: request.handle, email: request.email, password: Secret::new(request.password) };
+    let request = NewAccount {
+        handle: request.handle,
+        email: request.email,
+        password: Secret::new(request.password),
+        accepted_policy_version: request.accepted_policy_version,
+    };
     let account = state.core.sign_up(request, &caller.context).await?;
     Ok(Created(wire::account(&account)))
 }

@@ -5,7 +5,7 @@ use parley_testkit::{PASSWORD, TestApp};
 use crate::helpers::{assert_problem, raw_client};
 
 fn request(handle: &str, email: &str, password: &str) -> CreateAccountRequest {
-    CreateAccountRequest { handle: handle.to_owned(), email: email.to_owned(), password: password.to_owned() }
+    CreateAccountRequest { handle: handle.to_owned(), email: email.to_owned(), password: password.to_owned(), accepted_policy_version: 1 }
 }
 
 #[tokio::test]

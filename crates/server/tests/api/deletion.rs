@@ -107,16 +107,16 @@ async fn retention_destroys_exactly_the_expired_conversations() {
     };
     let fresh = buyer_now.create_conversation(&open).await.unwrap().1;
     say(&buyer_now, fresh.id, "still relevant").await;
-    let report = app.core.run_retention().await.unwrap();
+    let report = app.core.run_retention(parley_core::Actor::System).await.unwrap();
     assert_eq!(report.conversations_destroyed, 1, "only the one that asked for two days");
 
     app.clock.advance(Duration::from_secs(28 * 24 * 60 * 60));
     drop(seller_now);
     let seller_now = relog(&app, &seller).await;
     say(&seller_now, fresh.id, "activity keeps it").await;
-    let report = app.core.run_retention().await.unwrap();
+    let report = app.core.run_retention(parley_core::Actor::System).await.unwrap();
     assert_eq!(report.conversations_destroyed, 1, "the old one, idle for thirty days");
-    assert_eq!(app.core.run_retention().await.unwrap().conversations_destroyed, 0, "nothing more");
+    assert_eq!(app.core.run_retention(parley_core::Actor::System).await.unwrap().conversations_destroyed, 0, "nothing more");
 
     let client = relog(&app, &buyer).await;
     for gone in [old.id, short.id] {

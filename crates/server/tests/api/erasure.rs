@@ -45,11 +45,19 @@ async fn an_erased_account_is_gone_through_every_api_and_its_messages_become_pla
     assert_eq!(page.items.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2], "the numbering keeps no gap");
 
     // The handle is free again, and nobody can take a tombstone's.
-    let reborn =
-        parley_api::accounts::CreateAccountRequest { handle: buyer.handle.clone(), email: buyer.email.clone(), password: PASSWORD.into() };
+    let reborn = parley_api::accounts::CreateAccountRequest {
+        handle: buyer.handle.clone(),
+        email: buyer.email.clone(),
+        password: PASSWORD.into(),
+        accepted_policy_version: 1,
+    };
     app.client.create_account(&reborn).await.unwrap();
-    let grave =
-        parley_api::accounts::CreateAccountRequest { handle: other.clone(), email: "x@mail.example.org".into(), password: PASSWORD.into() };
+    let grave = parley_api::accounts::CreateAccountRequest {
+        handle: other.clone(),
+        email: "x@mail.example.org".into(),
+        password: PASSWORD.into(),
+        accepted_policy_version: 1,
+    };
     assert_problem(app.client.create_account(&grave).await, 422, ProblemCode::ValidationFailed);
 }
 

@@ -54,6 +54,21 @@ async fn oversized_bodies_are_refused_whether_declared_or_streamed() {
     expect_problem(streamed, 413, "payload_too_large").await;
 }
 
+/// A request refused before its body is parsed (no credentials) must still get its answer on a
+/// kept-alive connection, however large the body: the server reads the body first, so it never
+/// closes the connection while the client is still writing (which the client sees as a reset).
+#[tokio::test]
+async fn early_refusals_of_large_bodies_are_answered_not_reset() {
+    let app = TestApp::spawn().await;
+    let http = raw_client(&app.ca_pem);
+    let url = format!("{}/v1/conversations/00000000-0000-0000-0000-000000000000/messages", app.url);
+    let body = format!("{{\"client_msg_id\": \"a\", \"body\": \"{}\"}}", "\u{1F600}".repeat(15_000));
+    for _ in 0..40 {
+        let response = http.post(&url).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
+        expect_problem(response, 401, "unauthenticated").await;
+    }
+}
+
 #[tokio::test]
 async fn hostile_requests_never_cause_a_server_error() {
     let app = TestApp::spawn().await;

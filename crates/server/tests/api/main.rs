@@ -11,6 +11,8 @@
 
 mod accounts;
 mod at_rest;
+mod audit;
+mod consent;
 mod conversations;
 mod deletion;
 mod erasure;

@@ -9,6 +9,8 @@
     reason = "test code: a failed step should stop the test loudly"
 )]
 
+mod audit;
+mod consent;
 mod conversations;
 mod credentials;
 mod keys;
@@ -70,6 +72,7 @@ pub fn new_user(handle: &str) -> NewUser {
         email: Some((Sealed::from_bytes(format!("sealed-{handle}").into_bytes()), index_of(handle))),
         password_hash: Some(PasswordHash("$argon2id$test".to_owned())),
         created_at: at(0),
+        accepted_policy: None,
     }
 }
 

@@ -1,0 +1,95 @@
+//! The audit log: what operators, jobs and users did to data (erasures, exports by an
+//! operator, retention runs, policy publications, broadcasts), appended to a hash chain whose
+//! links are keyed MACs. Entries hold pseudonymous ids and counts, never content or personal
+//! fields: an erased user stays in it only as an id. `parley audit verify` walks the chain.
+
+use parley_domain::UserId;
+use parley_store::{AuditEntry, AuditRecord};
+use serde_json::Value;
+
+use crate::Parley;
+use crate::error::CoreError;
+
+/// How many entries one page of a listing or a verification reads.
+const AUDIT_PAGE: u32 = 500;
+
+/// Who did something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// A background job of the server.
+    System,
+    /// An operator, through the `parley` command.
+    Operator,
+    /// A user, for themselves.
+    User(UserId),
+}
+
+impl Actor {
+    fn label(self) -> String {
+        match self {
+            Self::System => "system".into(),
+            Self::Operator => "operator".into(),
+            Self::User(id) => format!("user:{id}"),
+        }
+    }
+}
+
+/// The outcome of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditVerdict {
+    /// Every entry is in place, unaltered, and the newest is the head.
+    Intact {
+        /// How many entries were checked.
+        entries: u64,
+    },
+    /// The chain breaks at this entry (altered, missing, out of order), or the tail was cut.
+    Broken {
+        /// The first entry that does not verify (or the head's number, for a cut tail).
+        at_seq: u64,
+    },
+}
+
+impl Parley {
+    /// Appends an entry. Auditing must not be skipped silently: a failure is the caller's error.
+    pub(crate) async fn audit(&self, actor: Actor, action: &str, subject: &str, details: &Value) -> Result<(), CoreError> {
+        let entry = AuditEntry {
+            at: self.clock.now(),
+            actor: actor.label(),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+            details: details.to_string(),
+        };
+        let record = self.store.append_audit(&entry, &|seq, previous, entry| self.keys.audit_mac(seq, previous, entry)).await?;
+        tracing::info!(seq = record.seq, action, "audited");
+        Ok(())
+    }
+
+    /// Up to `limit` entries after number `after`, oldest first.
+    pub async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, CoreError> {
+        Ok(self.store.audit_entries(after, limit.clamp(1, AUDIT_PAGE)).await?)
+    }
+
+    /// Walks the whole chain: every entry's MAC must follow from the one before, numbers must
+    /// run without gaps, and the last entry must be the head.
+    pub async fn verify_audit_log(&self) -> Result<AuditVerdict, CoreError> {
+        let (head_seq, head_hash) = self.store.audit_head().await?;
+        let (mut seq, mut previous) = (0u64, [0u8; 32]);
+        loop {
+            let page = self.store.audit_entries(seq, AUDIT_PAGE).await?;
+            if page.is_empty() {
+                break;
+            }
+            for record in page {
+                if record.seq != seq + 1 || record.hash != self.keys.audit_mac(record.seq, &previous, &record.entry) {
+                    return Ok(AuditVerdict::Broken { at_seq: seq + 1 });
+                }
+                (seq, previous) = (record.seq, record.hash);
+            }
+        }
+        if (seq, previous) == (head_seq, head_hash) {
+            return Ok(AuditVerdict::Intact { entries: seq });
+        }
+        // Entries missing at the end, or entries the head does not know of.
+        Ok(AuditVerdict::Broken { at_seq: if seq == head_seq { seq } else { seq.min(head_seq) + 1 } })
+    }
+}
