@@ -232,6 +232,7 @@ async fn audit_command(config: &Config, action: AuditAction) -> anyhow::Result<(
 
 #[allow(clippy::print_stdout, reason = "the policy goes to standard output")]
 async fn policy_command(config: &Config, action: PolicyAction) -> anyhow::Result<()> {
+    warn_without_public_url(config);
     let core = operator_core(config).await?;
     match action {
         PolicyAction::Show => {
@@ -252,10 +253,18 @@ async fn broadcast(config: &Config, purpose: &str, subject: &str, file: &std::pa
     let kind = parley_domain::ConsentPurpose::parse(purpose)
         .ok_or_else(|| anyhow::anyhow!("unknown broadcast kind `{purpose}` (product_news or offers)"))?;
     let text = read_text(file)?;
+    warn_without_public_url(config);
     let queued =
         operator_core(config).await?.broadcast(kind, subject, &text).await.map_err(|e| anyhow::anyhow!("cannot broadcast: {e}"))?;
     println!("{queued} mails queued");
     Ok(())
+}
+
+/// Mail links point at `http.public_url`; without it they name the listen address.
+fn warn_without_public_url(config: &Config) {
+    if config.http.public_url.is_empty() {
+        tracing::warn!(links = %config.public_url(), "http.public_url is not set: links in mail use the listen address");
+    }
 }
 
 fn read_text(file: &std::path::Path) -> anyhow::Result<String> {

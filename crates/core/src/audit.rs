@@ -2,6 +2,12 @@
 //! operator, retention runs, policy publications, broadcasts), appended to a hash chain whose
 //! links are keyed MACs. Entries hold pseudonymous ids and counts, never content or personal
 //! fields: an erased user stays in it only as an id. `parley audit verify` walks the chain.
+//!
+//! Editing, removing or reordering entries breaks the chain, and nobody without the key store
+//! can make a new one. The newest entry (the head) is kept in the database too, so someone who
+//! can write the database could cut the tail and move the head back: each append therefore
+//! also logs the head and sets the `parley_audit_entries` gauge, copies kept elsewhere to
+//! compare with.
 
 use parley_domain::UserId;
 use parley_store::{AuditEntry, AuditRecord};
@@ -60,7 +66,12 @@ impl Parley {
             details: details.to_string(),
         };
         let record = self.store.append_audit(&entry, &|seq, previous, entry| self.keys.audit_mac(seq, previous, entry)).await?;
-        tracing::info!(seq = record.seq, action, "audited");
+        // The head also leaves the database (logs, metrics): someone who can rewrite the
+        // database could cut the log's tail and its head together, but not these copies.
+        let head = base64::Engine::encode(&base64::engine::general_purpose::STANDARD_NO_PAD, record.hash);
+        tracing::info!(seq = record.seq, head, action, "audited");
+        #[allow(clippy::cast_precision_loss, reason = "a gauge is a float; entry counts stay far below 2^52")]
+        metrics::gauge!("parley_audit_entries").set(record.seq as f64);
         Ok(())
     }
 
@@ -74,16 +85,18 @@ impl Parley {
     pub async fn verify_audit_log(&self) -> Result<AuditVerdict, CoreError> {
         let (head_seq, head_hash) = self.store.audit_head().await?;
         let (mut seq, mut previous) = (0u64, [0u8; 32]);
-        loop {
+        // Entries appended after the head was read are the next verification's.
+        while seq < head_seq {
             let page = self.store.audit_entries(seq, AUDIT_PAGE).await?;
-            if page.is_empty() {
-                break;
-            }
-            for record in page {
+            let before = seq;
+            for record in page.into_iter().take_while(|record| record.seq <= head_seq) {
                 if record.seq != seq + 1 || record.hash != self.keys.audit_mac(record.seq, &previous, &record.entry) {
                     return Ok(AuditVerdict::Broken { at_seq: seq + 1 });
                 }
                 (seq, previous) = (record.seq, record.hash);
+            }
+            if seq == before {
+                break;
             }
         }
         if (seq, previous) == (head_seq, head_hash) {

@@ -11,7 +11,6 @@ use parley_crypto::digest::sha256_hex;
 use parley_domain::{ConsentPurpose, ConsentSource, Timestamp, UserId, ValidationError};
 use parley_store::{AcceptanceRecord, ConsentRecord, OutboxRecord, PolicyRecord};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::Parley;
 use crate::audit::Actor;
@@ -177,6 +176,11 @@ impl Parley {
         Ok(ConsentState { current_version, acceptance_required: !accepted, acceptances, purposes, ledger })
     }
 
+    /// Whether `purpose` may be pursued for the user now.
+    pub(crate) async fn purpose_active(&self, user: UserId, purpose: ConsentPurpose) -> Result<bool, CoreError> {
+        Ok(self.consent_state_of(user).await?.purposes.iter().any(|p| p.purpose == purpose && p.active))
+    }
+
     /// Grants or withdraws the caller's consent to `purpose`. Withdrawing always works;
     /// granting needs the current policy accepted first.
     pub async fn set_consent(&self, session: &Session, purpose: ConsentPurpose, granted: bool) -> Result<ConsentState, CoreError> {
@@ -200,7 +204,7 @@ impl Parley {
         policy_version: u32,
         source: ConsentSource,
     ) -> Result<(), CoreError> {
-        let record = ConsentRecord { id: Uuid::now_v7(), user_id: user, purpose, granted, at: self.clock.now(), policy_version, source };
+        let record = ConsentRecord { user_id: user, purpose, granted, at: self.clock.now(), policy_version, source };
         self.store.record_consent(&record).await?;
         tracing::info!(user_id = %user, %purpose, granted, source = source.as_str(), "consent recorded");
         Ok(())

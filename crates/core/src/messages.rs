@@ -80,11 +80,17 @@ impl Parley {
             body: Sealed::from_bytes(dek.seal(body.expose().as_bytes(), &KeyRing::body_aad(&id))?),
             created_at: now,
         };
-        // A conversation destroyed meanwhile (both parties deleted it) is simply gone.
-        let appended = self.store.append_message(&message).await.map_err(|error| match error {
-            parley_store::StoreError::NotFound(_) => CoreError::ConversationNotFound,
-            other => other.into(),
-        })?;
+        // A conversation destroyed (or being destroyed) meanwhile is simply gone; an author
+        // erased meanwhile is no one. The key this send may have made goes too: nothing of
+        // theirs may outlive the destruction.
+        let appended = match self.store.append_message(&message).await {
+            Ok(appended) => appended,
+            Err(parley_store::StoreError::NotFound(what)) => {
+                self.keys.destroy(&KeyScope::MessageAuthor { conversation, author }).await?;
+                return Err(if what == "author" { CoreError::Unauthenticated } else { CoreError::ConversationNotFound });
+            }
+            Err(other) => return Err(other.into()),
+        };
         match appended {
             Inserted::New(record) => {
                 let parties = participant.record().conversation.parties();

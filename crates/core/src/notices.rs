@@ -236,10 +236,14 @@ impl Parley {
             }
             MailKind::Broadcast => {
                 let facts: BroadcastMailJson = parse_payload(&payload)?;
-                ConsentPurpose::parse(&facts.purpose).map(|purpose| {
-                    let url = format!("{}/unsubscribe/{}", self.settings.public_url, self.unsubscribe_token(user.id, purpose));
-                    ((facts.subject.clone(), render_broadcast_text(&user.handle, purpose, &facts.text, &url)), Some(url))
-                })
+                let Some(purpose) = ConsentPurpose::parse(&facts.purpose) else { return Ok(None) };
+                // The user may have withdrawn, or a new policy may await their acceptance, since
+                // the mail was queued: then it is not sent.
+                if !self.purpose_active(user.id, purpose).await? {
+                    return Ok(None);
+                }
+                let url = format!("{}/unsubscribe/{}", self.settings.public_url, self.unsubscribe_token(user.id, purpose));
+                Some(((facts.subject.clone(), render_broadcast_text(&user.handle, purpose, &facts.text, &url)), Some(url)))
             }
         };
         Ok(rendered.map(|((subject, text), unsubscribe_url)| OutgoingMail {

@@ -32,7 +32,7 @@ impl Parley {
     pub async fn run_retention(&self, actor: Actor) -> Result<RetentionReport, CoreError> {
         let mut report = RetentionReport::default();
         loop {
-            let expired = self.store.expired_conversations(self.clock.now(), self.settings.message_retention_days, BATCH).await?;
+            let expired = self.store.close_expired_conversations(self.clock.now(), self.settings.message_retention_days, BATCH).await?;
             if expired.is_empty() {
                 break;
             }

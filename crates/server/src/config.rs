@@ -63,6 +63,15 @@ pub struct Config {
     pub sso: Vec<SsoConfig>,
 }
 
+/// Whether `ip` is loopback or private (RFC 1918, IPv6 unique local), as the admin listener
+/// must be.
+fn is_private(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local(),
+    }
+}
+
 /// The admin listener: plain HTTP serving `GET /metrics` (Prometheus). Off unless `listen` is
 /// set; bind it to loopback or a private network, never to the internet.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -583,12 +592,7 @@ impl Config {
         if self.webauthn.rp_id.is_empty() || self.webauthn.rp_id.parse::<std::net::IpAddr>().is_ok() {
             return invalid("webauthn.rp_id", "must be a domain name (passkeys do not work on IP addresses)");
         }
-        let public_url = &self.http.public_url;
-        if !public_url.is_empty()
-            && (!public_url.starts_with("https://") || public_url.ends_with('/') || public_url.contains(char::is_whitespace))
-        {
-            return invalid("http.public_url", "must be an https:// URL without a trailing slash");
-        }
+        self.validate_addresses()?;
         if let Some(origin) = self.passkey_origins().iter().find(|o| !o.starts_with("https://")) {
             return Err(ConfigError::Invalid { key: "webauthn.origins", message: format!("{origin}: origins must be https://") });
         }
@@ -657,9 +661,37 @@ impl Config {
         Ok(())
     }
 
+    /// The admin listener must be private; the public URL must be a plain https:// base.
+    fn validate_addresses(&self) -> Result<(), ConfigError> {
+        if let Some(admin) = self.admin.listen.filter(|address| !is_private(address.ip())) {
+            return Err(ConfigError::Invalid {
+                key: "admin.listen",
+                message: format!("{admin}: the admin listener is plain HTTP; bind it to loopback or a private address"),
+            });
+        }
+        let public_url = &self.http.public_url;
+        if !public_url.is_empty()
+            && (!public_url.starts_with("https://") || public_url.ends_with('/') || public_url.contains(char::is_whitespace))
+        {
+            return Err(ConfigError::Invalid {
+                key: "http.public_url",
+                message: "must be an https:// URL without a trailing slash".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// The address users reach the server at, for links in mail.
     pub fn public_url(&self) -> String {
-        if self.http.public_url.is_empty() { format!("https://{}", self.http.listen) } else { self.http.public_url.clone() }
+        if !self.http.public_url.is_empty() {
+            return self.http.public_url.clone();
+        }
+        // Listening on every address names none: the generated certificate's name is.
+        if self.http.listen.ip().is_unspecified() {
+            format!("https://localhost:{}", self.http.listen.port())
+        } else {
+            format!("https://{}", self.http.listen)
+        }
     }
 
     /// The web origins passkeys are accepted from.
@@ -1025,6 +1057,27 @@ mod security_tests {
         config.validate().unwrap();
         config.mail.from = "not an address".into();
         assert_eq!(invalid_key(&config), "mail.from");
+    }
+
+    #[test]
+    fn the_plain_http_admin_listener_stays_private_and_links_name_a_host() {
+        let mut config = Config::default();
+        for private in ["127.0.0.1:9464", "10.1.2.3:9464", "[::1]:9464", "[fd00::1]:9464"] {
+            config.admin.listen = Some(private.parse().unwrap());
+            config.validate().unwrap();
+        }
+        for public in ["0.0.0.0:9464", "203.0.113.9:9464", "[::]:9464", "[2001:db8::1]:9464"] {
+            config.admin.listen = Some(public.parse().unwrap());
+            assert_eq!(invalid_key(&config), "admin.listen", "{public}");
+        }
+        config.admin.listen = None;
+        assert_eq!(config.public_url(), "https://127.0.0.1:8443");
+        config.http.listen = "0.0.0.0:443".parse().unwrap();
+        assert_eq!(config.public_url(), "https://localhost:443");
+        config.http.public_url = "https://chat.example.com/".into();
+        assert_eq!(invalid_key(&config), "http.public_url");
+        config.http.public_url = "https://chat.example.com".into();
+        assert_eq!(config.public_url(), "https://chat.example.com");
     }
 
     #[test]

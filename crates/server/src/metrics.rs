@@ -35,6 +35,7 @@ fn describe() {
     metrics::describe_counter!("parley_retention_security_events_deleted_total", "Security events deleted after their retention");
     metrics::describe_counter!("parley_accounts_erased_total", "Accounts erased (by their owner or an operator)");
     metrics::describe_counter!("parley_conversations_destroyed_total", "Conversations destroyed after every party deleted them");
+    metrics::describe_gauge!("parley_audit_entries", "Entries in the audit log (compare with `parley audit verify`)");
 }
 
 /// Serves `GET /metrics` on `listener` until `shutdown`.

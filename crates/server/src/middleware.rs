@@ -19,7 +19,12 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// refuses a request early (401 before its JSON body is parsed, say) would otherwise leave body
 /// bytes unread; hyper then closes the connection while the client may still be writing, and
 /// the client sees a reset instead of the answer.
+///
+/// Only HTTP/1 needs it: HTTP/2 refuses a stream's leftover body by resetting that stream alone.
 pub async fn read_whole_body(State(limit): State<usize>, request: Request, next: Next) -> Response {
+    if request.version() >= axum::http::Version::HTTP_2 {
+        return next.run(request).await;
+    }
     let (parts, body) = request.into_parts();
     match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,

@@ -76,11 +76,10 @@ pub struct AcceptanceRecord {
     pub source: ConsentSource,
 }
 
-/// One entry of a user's consent ledger: a grant or a withdrawal.
+/// One entry of a user's consent ledger: a grant or a withdrawal. The store keeps entries in
+/// the order it recorded them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConsentRecord {
-    /// Its id (time-ordered).
-    pub id: Uuid,
     /// Whose.
     pub user_id: UserId,
     /// For what.

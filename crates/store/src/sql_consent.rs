@@ -76,8 +76,7 @@ impl ConsentStore for DataStore {
     }
 
     async fn record_consent(&self, consent: &ConsentRecord) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO consents (id, user_id, purpose, granted, at, policy_version, source) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(consent.id.to_string())
+        sqlx::query("INSERT INTO consents (user_id, purpose, granted, at, policy_version, source) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(consent.user_id.to_string())
             .bind(consent.purpose.as_str())
             .bind(i64::from(consent.granted))
@@ -90,11 +89,10 @@ impl ConsentStore for DataStore {
     }
 
     async fn consents_of(&self, user: UserId) -> Result<Vec<ConsentRecord>, StoreError> {
-        let rows =
-            sqlx::query("SELECT id, user_id, purpose, granted, at, policy_version, source FROM consents WHERE user_id = $1 ORDER BY id")
-                .bind(user.to_string())
-                .fetch_all(&self.read)
-                .await?;
+        let rows = sqlx::query("SELECT user_id, purpose, granted, at, policy_version, source FROM consents WHERE user_id = $1 ORDER BY id")
+            .bind(user.to_string())
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(consent_from_row).collect()
     }
 
@@ -105,7 +103,7 @@ impl ConsentStore for DataStore {
         after: Option<UserId>,
         limit: u32,
     ) -> Result<Vec<UserId>, StoreError> {
-        // The latest ledger entry per user is the one in force (ids are time-ordered UUIDs).
+        // The latest ledger entry per user is the one in force (the database numbers entries).
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT c.user_id FROM consents c \
              JOIN policy_acceptances a ON a.user_id = c.user_id AND a.version = $2 \
@@ -167,7 +165,6 @@ fn policy_from_row(row: &Row) -> Result<PolicyRecord, StoreError> {
 fn consent_from_row(row: &Row) -> Result<ConsentRecord, StoreError> {
     let purpose: String = row.try_get("purpose")?;
     Ok(ConsentRecord {
-        id: id_column(row, "id", |id| id)?,
         user_id: id_column(row, "user_id", UserId::from_uuid)?,
         purpose: ConsentPurpose::parse(&purpose).ok_or(StoreError::Corrupt("consents.purpose"))?,
         granted: row.try_get::<i64, _>("granted")? != 0,

@@ -106,6 +106,13 @@ impl DeletionStore for DataStore {
         .bind(conversation.to_string())
         .fetch_one(&mut *tx)
         .await?;
+        if count >= 2 {
+            sqlx::query("UPDATE conversations SET closing_at = $2 WHERE id = $1 AND closing_at IS NULL")
+                .bind(conversation.to_string())
+                .bind(at.as_millis())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         u32::try_from(count).map_err(|_| StoreError::Corrupt("conversation_deletions"))
     }
@@ -169,24 +176,29 @@ impl DeletionStore for DataStore {
         days.flatten().map(|d| u32::try_from(d).map_err(|_| StoreError::Corrupt("conversations.retention_days"))).transpose()
     }
 
-    async fn expired_conversations(
+    async fn close_expired_conversations(
         &self,
         now: Timestamp,
         default_days: u32,
         limit: u32,
     ) -> Result<Vec<(ConversationId, [UserId; 2])>, StoreError> {
         const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT id, buyer_id, seller_id FROM conversations \
-             WHERE last_activity_at + (CASE WHEN retention_days IS NOT NULL AND retention_days < $2 THEN retention_days ELSE $2 END) * $3 <= $1 \
-             ORDER BY last_activity_at LIMIT $4",
+        // The expiry test is on the updated row itself, so PostgreSQL re-checks it against a
+        // send that committed while this statement waited for the row.
+        sqlx::query(
+            "UPDATE conversations SET closing_at = $1 WHERE closing_at IS NULL \
+             AND last_activity_at + (CASE WHEN retention_days IS NOT NULL AND retention_days < $2 THEN retention_days ELSE $2 END) * $3 <= $1",
         )
         .bind(now.as_millis())
         .bind(i64::from(default_days))
         .bind(DAY_MS)
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
+        .execute(&self.write)
         .await?;
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT id, buyer_id, seller_id FROM conversations WHERE closing_at IS NOT NULL ORDER BY closing_at LIMIT $1")
+                .bind(i64::from(limit))
+                .fetch_all(&self.write)
+                .await?;
         let user = |text: &str| parse_id(text, "conversations.id", UserId::from_uuid);
         rows.iter().map(|(c, b, s)| Ok((parse_id(c, "conversations.id", ConversationId::from_uuid)?, [user(b)?, user(s)?]))).collect()
     }

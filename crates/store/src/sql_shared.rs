@@ -160,6 +160,13 @@ impl UserStore for DataStore {
     async fn erase_user(&self, user: UserId, tombstone: &Handle, at: Timestamp) -> Result<Vec<SessionId>, StoreError> {
         let id = user.to_string();
         let mut tx = self.write.begin().await?;
+        // Take the lock of each of the user's conversations first, as a send does: sends in
+        // flight commit before this goes on (their messages are emptied below), later ones
+        // wait and then find the account erased.
+        sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE buyer_id = $1 OR seller_id = $1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
         let ended: Vec<String> =
             sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id").bind(&id).fetch_all(&mut *tx).await?;
         for statement in [
@@ -463,17 +470,29 @@ impl MessageStore for DataStore {
         let mut tx = self.write.begin().await?;
         // Bumping the counter first takes the conversation's row lock (PostgreSQL) or the
         // database write lock (SQLite), so concurrent sends get consecutive numbers and a
-        // concurrent retry is seen by the check below.
+        // concurrent retry is seen by the check below. A conversation marked closing takes no
+        // more messages: it is being destroyed.
         let seq: Option<i64> = sqlx::query_scalar(
             "UPDATE conversations SET last_seq = last_seq + 1, \
              last_activity_at = CASE WHEN last_activity_at > $2 THEN last_activity_at ELSE $2 END \
-             WHERE id = $1 RETURNING last_seq",
+             WHERE id = $1 AND closing_at IS NULL RETURNING last_seq",
         )
         .bind(message.conversation_id.to_string())
         .bind(message.created_at.as_millis())
         .fetch_optional(&mut *tx)
         .await?;
         let seq = seq.ok_or(StoreError::NotFound("conversation"))?;
+        // Erasure takes this conversation's lock before it marks the author erased and empties
+        // their messages: a send either committed before (and is emptied with the rest) or
+        // sees the mark here and is refused.
+        let author_live: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND erased_at IS NULL")
+            .bind(message.author.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if author_live.is_none() {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound("author"));
+        }
         if let Some(existing) = find_by_client_msg_id(&mut *tx, message.conversation_id, message.author, &message.client_msg_id).await? {
             tx.rollback().await?;
             return Ok(Inserted::Existing(existing));

@@ -329,7 +329,9 @@ pub trait DeletionStore: Send + Sync {
     /// The messages of the conversation hidden from the user.
     async fn hidden_messages(&self, user: UserId, conversation: ConversationId) -> Result<Vec<MessageId>, StoreError>;
     /// Records that the user deleted the conversation at `at` (a later deletion replaces an
-    /// earlier one); returns how many of its parties have deleted everything said in it.
+    /// earlier one); returns how many of its parties have deleted everything said in it. When
+    /// that is both, the conversation is marked closing in the same transaction: it accepts
+    /// no more messages, and is the caller's to destroy.
     async fn delete_conversation_for(&self, user: UserId, conversation: ConversationId, at: Timestamp) -> Result<u32, StoreError>;
     /// Undoes the user's deletion of a conversation (they opened it again): what they had
     /// deleted stays hidden from them, message by message.
@@ -344,9 +346,11 @@ pub trait DeletionStore: Send + Sync {
     async fn shorten_conversation_retention(&self, conversation: ConversationId, days: u32) -> Result<Option<u32>, StoreError>;
     /// A conversation's own retention, in days.
     async fn conversation_retention(&self, conversation: ConversationId) -> Result<Option<u32>, StoreError>;
-    /// Up to `limit` conversations whose retention ran out at `now`: idle for longer than the
-    /// shorter of their own retention and `default_days`. With their parties.
-    async fn expired_conversations(
+    /// Marks closing every conversation whose retention ran out at `now` (idle for longer than
+    /// the shorter of their own retention and `default_days`), checked again as each is
+    /// marked, so a message sent meanwhile saves its conversation. Returns up to `limit`
+    /// closing conversations (these, and any a crash left closing), with their parties.
+    async fn close_expired_conversations(
         &self,
         now: Timestamp,
         default_days: u32,

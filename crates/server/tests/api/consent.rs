@@ -105,6 +105,21 @@ async fn consents_are_separate_revocable_and_carry_their_proof() {
 }
 
 #[tokio::test]
+async fn queued_broadcasts_are_checked_again_before_they_are_sent() {
+    // The mail worker polls rarely here: the test claims the due mail itself.
+    let app = TestApp::spawn_with(|config| config.mail.poll_interval_ms = 600_000).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    for user in [&alice, &bob] {
+        user.client.set_consent("offers", true).await.unwrap();
+    }
+    assert_eq!(broadcast(&app, ConsentPurpose::Offers, "Queued offers").await, 2);
+    bob.client.set_consent("offers", false).await.unwrap();
+    let due = app.core.claim_mail(50).await.unwrap();
+    let recipients: Vec<&str> = due.iter().filter(|m| m.subject == "Queued offers").map(|m| m.to.expose()).collect();
+    assert_eq!(recipients, vec![alice.email.as_str()], "bob withdrew after the mail was queued");
+}
+
+#[tokio::test]
 async fn a_new_policy_is_announced_and_pauses_optional_mail_until_accepted() {
     let app = TestApp::spawn().await;
     let (alice, bob) = (app.user("alice").await, app.user("bob").await);

@@ -17,8 +17,9 @@ CREATE TABLE policy_acceptances (
 ) STRICT;
 
 -- A ledger: every grant and every withdrawal is a row, the latest per purpose is in force.
+-- The database numbers the rows, so "latest" never depends on a node's clock.
 CREATE TABLE consents (
-    id             TEXT PRIMARY KEY,
+    id             INTEGER PRIMARY KEY,
     user_id        TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     purpose        TEXT NOT NULL,
     granted        INTEGER NOT NULL,

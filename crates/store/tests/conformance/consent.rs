@@ -4,15 +4,7 @@ use parley_store::{AcceptanceRecord, ConsentRecord};
 use super::*;
 
 fn consent(user: UserId, purpose: ConsentPurpose, granted: bool, version: u32, millis: i64) -> ConsentRecord {
-    ConsentRecord {
-        id: Uuid::now_v7(),
-        user_id: user,
-        purpose,
-        granted,
-        at: at(millis),
-        policy_version: version,
-        source: ConsentSource::Settings,
-    }
+    ConsentRecord { user_id: user, purpose, granted, at: at(millis), policy_version: version, source: ConsentSource::Settings }
 }
 
 #[tokio::test]

@@ -107,3 +107,62 @@ async fn appending_to_a_missing_conversation_fails_cleanly() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_conversation_every_party_deleted_takes_no_more_messages() {
+    on_both_backends("msg_closing", |backend| async move {
+        let (conversation_id, buyer, seller) = deal(&backend).await;
+        backend.store.append_message(&message(conversation_id, buyer, "c1", 10)).await.unwrap();
+        assert_eq!(backend.store.delete_conversation_for(buyer, conversation_id, at(20)).await.unwrap(), 1);
+        backend.store.append_message(&message(conversation_id, seller, "c2", 30)).await.unwrap();
+        // The buyer's deletion no longer covers everything: the seller's alone does not close it.
+        assert_eq!(backend.store.delete_conversation_for(seller, conversation_id, at(40)).await.unwrap(), 1);
+        backend.store.append_message(&message(conversation_id, seller, "c3", 45)).await.unwrap();
+        assert_eq!(backend.store.delete_conversation_for(buyer, conversation_id, at(50)).await.unwrap(), 1);
+        assert_eq!(backend.store.delete_conversation_for(seller, conversation_id, at(60)).await.unwrap(), 2);
+        let late = backend.store.append_message(&message(conversation_id, buyer, "c4", 70)).await;
+        assert!(matches!(late, Err(StoreError::NotFound("conversation"))), "closing: {late:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn retention_closes_only_what_is_still_expired() {
+    on_both_backends("msg_expiry", |backend| async move {
+        let (idle, buyer, _) = deal(&backend).await;
+        let (other_buyer, other_seller) = (user(&backend, "buyer2").await, user(&backend, "seller2").await);
+        let busy = backend
+            .store
+            .insert_conversation(&conversation(other_buyer, other_seller, None, 0))
+            .await
+            .unwrap()
+            .into_inner()
+            .conversation
+            .id;
+        backend.store.append_message(&message(busy, other_buyer, "c1", 5_000)).await.unwrap();
+        // A day's retention, checked at a day and 4 seconds: only the idle one expired.
+        let day = 24 * 60 * 60 * 1000;
+        let closing = backend.store.close_expired_conversations(at(day + 4_000), 1, 10).await.unwrap();
+        assert_eq!(closing.iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![idle]);
+        let refused = backend.store.append_message(&message(idle, buyer, "c2", day + 5_000)).await;
+        assert!(matches!(refused, Err(StoreError::NotFound("conversation"))), "{refused:?}");
+        // Until destroyed, a closing conversation is handed out again (a crash may have cut a run).
+        assert_eq!(backend.store.close_expired_conversations(at(day + 4_000), 1, 10).await.unwrap().len(), 1);
+        backend.store.destroy_conversation(idle).await.unwrap();
+        assert!(backend.store.close_expired_conversations(at(day + 4_000), 1, 10).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_erased_author_can_send_nothing_more() {
+    on_both_backends("msg_erased", |backend| async move {
+        let (conversation_id, buyer, seller) = deal(&backend).await;
+        backend.store.append_message(&message(conversation_id, buyer, "c1", 10)).await.unwrap();
+        backend.store.erase_user(buyer, &Handle::from_trusted("deleted-user-x".into()), at(20)).await.unwrap();
+        let refused = backend.store.append_message(&message(conversation_id, buyer, "c2", 30)).await;
+        assert!(matches!(refused, Err(StoreError::NotFound("author"))), "{refused:?}");
+        backend.store.append_message(&message(conversation_id, seller, "c3", 40)).await.unwrap();
+    })
+    .await;
+}
