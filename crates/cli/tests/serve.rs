@@ -194,3 +194,37 @@ async fn an_operator_exports_and_erases_a_user_from_the_command_line() {
     assert_eq!(gone.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&gone.stderr).contains("user not found"));
 }
+
+#[tokio::test]
+async fn an_operator_publishes_a_policy_broadcasts_and_verifies_the_audit_log() {
+    let dir = directory_with_account("reader", "reader@example.org").await;
+    let parley = |args: &[&str]| Command::new(PARLEY).args(args).current_dir(dir.path()).env_clear().output().unwrap();
+    let text = |output: &std::process::Output| String::from_utf8_lossy(&output.stdout).into_owned();
+
+    let shown = parley(&["policy", "show"]);
+    assert!(shown.status.success() && text(&shown).starts_with("version 1 "), "{}", text(&shown));
+    let file = dir.path().join("policy-v2.md");
+    std::fs::write(&file, "# Privacy policy\n\nVersion two.\n").unwrap();
+    let published = parley(&["policy", "publish", file.to_str().unwrap()]);
+    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
+    assert!(text(&published).contains("version 2 published; 1 users notified"), "{}", text(&published));
+    let again = parley(&["policy", "publish", file.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1), "the same text twice");
+    std::fs::write(&file, [0xff, 0xfe]).unwrap();
+    assert!(String::from_utf8_lossy(&parley(&["policy", "publish", file.to_str().unwrap()]).stderr).contains("not UTF-8"));
+
+    std::fs::write(&file, "Half price on lamps.").unwrap();
+    let sent = parley(&["broadcast", "offers", "--subject", "Lamps", file.to_str().unwrap()]);
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    assert!(text(&sent).contains("0 mails queued"), "nobody consented: {}", text(&sent));
+    assert!(!parley(&["broadcast", "telemarketing", "--subject", "x", file.to_str().unwrap()]).status.success());
+
+    let log = parley(&["audit", "show"]);
+    let actions: Vec<String> = text(&log)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(actions, ["policy.published", "broadcast.sent"]);
+    let verified = parley(&["audit", "verify"]);
+    assert!(verified.status.success() && text(&verified).contains("2 entries verified"), "{}", text(&verified));
+}
