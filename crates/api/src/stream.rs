@@ -24,6 +24,12 @@ pub enum ServerFrame {
         /// The message.
         message: MessageResponse,
     },
+    /// A message you may already have was edited, or deleted for everyone (its `body` is then
+    /// null): replace the one with the same `id`.
+    MessageUpdated {
+        /// The message as it is now.
+        message: MessageResponse,
+    },
     /// Answer to a client `ping`.
     Pong,
     /// A frame the server could not accept; the connection stays open.

@@ -11,6 +11,7 @@ use parley_domain::{ConversationId, KeyScope, MessageId, Timestamp, UserId};
 use crate::Parley;
 use crate::conversations::Participant;
 use crate::error::CoreError;
+use crate::events::Event;
 
 /// Whom a message is deleted for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,8 @@ impl Parley {
                     return Err(CoreError::DeleteWindowPassed);
                 }
                 self.store.delete_message_for_everyone(id, now).await?;
+                let recipients = participant.record().conversation.parties();
+                self.events.publish(Event::MessageChanged { recipients, conversation: participant.conversation_id(), seq: record.seq });
             }
         }
         Ok(())

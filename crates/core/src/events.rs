@@ -15,6 +15,15 @@ pub enum Event {
         /// The new message's position.
         seq: Seq,
     },
+    /// A message was edited or deleted for everyone; both parties should fetch it again.
+    MessageChanged {
+        /// The parties to notify.
+        recipients: [UserId; 2],
+        /// The conversation.
+        conversation: ConversationId,
+        /// The changed message's position.
+        seq: Seq,
+    },
     /// A session ended (logout): its live connections must close.
     SessionEnded {
         /// Whose session.

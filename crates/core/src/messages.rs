@@ -204,6 +204,11 @@ impl Parley {
             return Err(CoreError::MessageNotFound);
         }
         let edited = MessageRecord { edited_at: Some(now), ..record };
+        self.events.publish(Event::MessageChanged {
+            recipients: participant.record().conversation.parties(),
+            conversation,
+            seq: edited.seq,
+        });
         Ok(MessageView { pii, ..view(participant, edited, Some(body)) })
     }
 

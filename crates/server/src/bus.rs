@@ -1,5 +1,6 @@
 //! The in-process real-time bus: one bounded broadcast channel per connected user. It carries
-//! signals ("conversation X has a message at seq N", "session S ended"), never content; each
+//! signals ("conversation X has a message at seq N", "the message at seq N changed", "session S
+//! ended"), never content; each
 //! connection reads the messages through the core as its own user. A connection that falls
 //! behind the channel's capacity is a slow consumer and is closed (it catches up by sequence
 //! number when it reconnects).
@@ -16,6 +17,13 @@ use tokio::sync::broadcast;
 pub enum UserEvent {
     /// A message was committed in one of their conversations.
     MessageAppended {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The message's position.
+        seq: Seq,
+    },
+    /// A message in one of their conversations was edited or deleted for everyone.
+    MessageChanged {
         /// The conversation.
         conversation: ConversationId,
         /// The message's position.
@@ -74,6 +82,11 @@ impl EventPublisher for InProcessBus {
             Event::MessageAppended { recipients, conversation, seq } => {
                 for user in recipients {
                     self.send(user, UserEvent::MessageAppended { conversation, seq });
+                }
+            }
+            Event::MessageChanged { recipients, conversation, seq } => {
+                for user in recipients {
+                    self.send(user, UserEvent::MessageChanged { conversation, seq });
                 }
             }
             Event::SessionEnded { user, session } => self.send(user, UserEvent::SessionEnded { session }),

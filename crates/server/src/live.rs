@@ -88,6 +88,11 @@ where
                         break Ended::ByServer(close::TRY_AGAIN_LATER);
                     }
                 }
+                Ok(UserEvent::MessageChanged { conversation, seq }) => {
+                    if delivery.redeliver(&mut socket, conversation, seq).await.is_err() {
+                        break Ended::ByServer(close::TRY_AGAIN_LATER);
+                    }
+                }
                 Ok(UserEvent::SessionEnded { session }) if session == delivery.session.session_id() => break Ended::ByServer(close::SESSION_ENDED),
                 Ok(UserEvent::SessionEnded { .. }) => {}
                 // Fell behind the bounded queue: a slow consumer. It reconnects and catches up.
@@ -147,18 +152,22 @@ impl Delivery {
     /// Delivers every message of `conversation` up to at least `seq` that this connection has
     /// not delivered yet, in order. Signals may arrive out of order or coalesced; the database
     /// decides what is new.
+    /// The user as a party to `conversation`, authorised once per connection; none if they are
+    /// not (or no longer) a party: nothing to deliver, and nothing to say about it.
+    async fn participant(&mut self, conversation: ConversationId) -> Option<Participant> {
+        match self.participants.entry(conversation) {
+            Entry::Occupied(entry) => Some(entry.get().clone()),
+            Entry::Vacant(entry) => {
+                self.core.participant(&self.session, conversation).await.ok().map(|participant| entry.insert(participant).clone())
+            }
+        }
+    }
+
     async fn deliver<S: Sink<Message> + Unpin>(&mut self, socket: &mut S, conversation: ConversationId, seq: Seq) -> Result<(), ()> {
         if self.delivered.get(&conversation).is_some_and(|&delivered| seq <= delivered) {
             return Ok(());
         }
-        let participant = match self.participants.entry(conversation) {
-            Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => match self.core.participant(&self.session, conversation).await {
-                Ok(participant) => entry.insert(participant),
-                // Not (or no longer) a party: nothing to deliver, and nothing to say about it.
-                Err(_) => return Ok(()),
-            },
-        };
+        let Some(participant) = &self.participant(conversation).await else { return Ok(()) };
         let log = |error: parley_core::CoreError| tracing::warn!(%error, conversation_id = %conversation, "stream delivery failed");
         let mut from = match self.delivered.get(&conversation) {
             Some(&delivered) => delivered,
@@ -180,6 +189,31 @@ impl Delivery {
         }
         self.delivered.insert(conversation, from);
         Ok(())
+    }
+}
+
+impl Delivery {
+    /// Sends the message at `seq` again as it is now (edited, or deleted for everyone), if this
+    /// user may see it.
+    async fn redeliver<S: Sink<Message> + Unpin>(&mut self, socket: &mut S, conversation: ConversationId, seq: Seq) -> Result<(), ()> {
+        let Some(participant) = &self.participant(conversation).await else { return Ok(()) };
+        let before = Seq::new(seq.value() - 1).unwrap_or(Seq::ZERO);
+        let page = match self
+            .core
+            .list_messages(participant, MessageWindow::After(before), PageLimit::parse(Some(1)).unwrap_or(PageLimit::DEFAULT))
+            .await
+        {
+            Ok(page) => page,
+            Err(error) => {
+                tracing::warn!(%error, conversation_id = %conversation, "stream redelivery failed");
+                return Err(());
+            }
+        };
+        // Hidden from this user (deleted for them, or a blocked sender's): nothing to say.
+        match page.items.first().filter(|view| view.message.seq == seq) {
+            Some(view) => send_frame(socket, &ServerFrame::MessageUpdated { message: wire::message(view) }).await,
+            None => Ok(()),
+        }
     }
 }
 

@@ -231,3 +231,38 @@ async fn a_new_connection_gets_only_what_is_sent_after_it_opened() {
     stream.send(&ClientFrame::Ping).await.unwrap();
     assert_eq!(next_frame(&mut stream).await, ServerFrame::Pong, "nothing else was delivered");
 }
+
+#[tokio::test]
+async fn edits_and_deletions_reach_both_parties_live() {
+    let app = TestApp::spawn().await;
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let conversation = open_conversation(&buyer, &seller, "chair-1").await;
+    let mut seller_stream = connect(&seller).await;
+    let mut buyer_stream = connect(&buyer).await;
+    let sent = send(&buyer, conversation.id, "I offer 40").await;
+    for stream in [&mut seller_stream, &mut buyer_stream] {
+        assert!(matches!(next_frame(stream).await, ServerFrame::Message { message } if message.id == sent.id));
+    }
+
+    buyer.client.edit_message(conversation.id, sent.id, "I offer 45").await.unwrap();
+    for stream in [&mut seller_stream, &mut buyer_stream] {
+        match next_frame(stream).await {
+            ServerFrame::MessageUpdated { message } => {
+                assert_eq!((message.id, message.seq, message.body.as_deref()), (sent.id, 1, Some("I offer 45")));
+                assert!(message.edited_at.is_some());
+            }
+            other => panic!("expected the edit, got {other:?}"),
+        }
+    }
+    buyer.client.delete_message(conversation.id, sent.id, "everyone").await.unwrap();
+    match next_frame(&mut seller_stream).await {
+        ServerFrame::MessageUpdated { message } => assert_eq!((message.id, message.body), (sent.id, None)),
+        other => panic!("expected the deletion, got {other:?}"),
+    }
+    // Deleting for oneself tells no one.
+    let other = send(&seller, conversation.id, "ok").await;
+    assert!(matches!(next_frame(&mut seller_stream).await, ServerFrame::Message { message } if message.id == other.id));
+    seller.client.delete_message(conversation.id, other.id, "me").await.unwrap();
+    seller_stream.send(&ClientFrame::Ping).await.unwrap();
+    assert_eq!(next_frame(&mut seller_stream).await, ServerFrame::Pong);
+}
