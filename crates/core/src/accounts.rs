@@ -97,12 +97,10 @@ impl Parley {
             .await?
             .ok_or_else(|| CoreError::Internal("profile key missing for a live account".into()))?;
         let email = user.email.as_ref().map(|sealed| KeyRing::open_email(&dek, user.id, sealed)).transpose()?;
-        let current_policy = self.current_policy_version().await?;
-        let accepted = self.store.acceptances_of(user.id).await?.iter().any(|a| a.version == current_policy);
         Ok(Profile {
             account: Account { id: user.id, handle: user.handle, created_at: user.created_at },
             email,
-            policy_acceptance_required: !accepted,
+            policy_acceptance_required: self.policy_acceptance_required(user.id).await?,
         })
     }
 

@@ -123,14 +123,8 @@ impl Parley {
         let policy = self.store.publish_policy(body, &sha256, self.clock.now()).await?;
         tracing::info!(version = policy.version, "privacy policy published");
         let payload = serde_json::to_vec(&PolicyMailJson { version: policy.version }).map_err(|e| CoreError::Internal(Box::new(e)))?;
-        let mut queued = 0;
-        let mut after = None;
-        loop {
-            let users = self.store.mailable_users(after, MAILING_PAGE).await?;
-            let Some(&last) = users.last() else { break };
-            queued += self.queue_mail_to(&users, MailKind::PolicyUpdate, &payload).await?;
-            after = Some(last);
-        }
+        let queued =
+            self.mail_each(async |after| self.store.mailable_users(after, MAILING_PAGE).await, MailKind::PolicyUpdate, &payload).await?;
         let details = serde_json::json!({"version": policy.version, "sha256": policy.sha256, "users_notified": queued});
         self.audit(Actor::Operator, "policy.published", &policy.version.to_string(), &details).await?;
         Ok((policy.into(), queued))
@@ -160,11 +154,17 @@ impl Parley {
         self.consent_state_of(session.user_id()).await
     }
 
+    /// Whether the user has yet to accept the current policy.
+    pub(crate) async fn policy_acceptance_required(&self, user: UserId) -> Result<bool, CoreError> {
+        let current = self.current_policy_version().await?;
+        Ok(!accepted_version(&self.store.acceptances_of(user).await?, current))
+    }
+
     pub(crate) async fn consent_state_of(&self, user: UserId) -> Result<ConsentState, CoreError> {
         let current_version = self.current_policy_version().await?;
         let acceptances = self.store.acceptances_of(user).await?;
         let ledger = self.store.consents_of(user).await?;
-        let accepted = acceptances.iter().any(|a| a.version == current_version);
+        let accepted = accepted_version(&acceptances, current_version);
         let purposes = ConsentPurpose::ALL
             .into_iter()
             .map(|purpose| {
@@ -254,18 +254,29 @@ impl Parley {
         let payload =
             serde_json::to_vec(&BroadcastMailJson { purpose: purpose.as_str().into(), subject: subject.into(), text: text.into() })
                 .map_err(|e| CoreError::Internal(Box::new(e)))?;
-        let mut queued = 0;
-        let mut after = None;
-        loop {
-            let users = self.store.consenting_users(purpose, version, after, MAILING_PAGE).await?;
-            let Some(&last) = users.last() else { break };
-            queued += self.queue_mail_to(&users, MailKind::Broadcast, &payload).await?;
-            after = Some(last);
-        }
+        let recipients = async |after| self.store.consenting_users(purpose, version, after, MAILING_PAGE).await;
+        let queued = self.mail_each(recipients, MailKind::Broadcast, &payload).await?;
         tracing::info!(%purpose, queued, "broadcast queued");
         let details = serde_json::json!({"purpose": purpose.as_str(), "policy_version": version, "mails_queued": queued});
         self.audit(Actor::Operator, "broadcast.sent", "", &details).await?;
         Ok(queued)
+    }
+
+    /// Queues a mail of `kind` to every user `page` lists, page after page (each page names
+    /// the users after the last one of the one before). Returns how many were queued.
+    async fn mail_each(
+        &self,
+        page: impl AsyncFn(Option<UserId>) -> Result<Vec<UserId>, parley_store::StoreError>,
+        kind: MailKind,
+        payload: &[u8],
+    ) -> Result<u64, CoreError> {
+        let (mut queued, mut after) = (0, None);
+        loop {
+            let users = page(after).await?;
+            let Some(&last) = users.last() else { return Ok(queued) };
+            queued += self.queue_mail_to(&users, kind, payload).await?;
+            after = Some(last);
+        }
     }
 
     /// Queues one mail of `kind` per user, its payload sealed under each user's own key (users
@@ -280,6 +291,11 @@ impl Parley {
         self.store.enqueue_mail(&mail).await?;
         Ok(mail.len() as u64)
     }
+}
+
+/// Whether `version` is among the user's acceptances.
+fn accepted_version(acceptances: &[AcceptanceRecord], version: u32) -> bool {
+    acceptances.iter().any(|a| a.version == version)
 }
 
 /// The policy text, if it is fit to publish.
