@@ -187,7 +187,7 @@ impl Parley {
     /// Destroys the user's profile key and their message key in every conversation.
     async fn destroy_user_keys(&self, user: UserId) -> Result<(), CoreError> {
         for conversation in self.store.conversation_ids_of(user).await? {
-            self.keys.destroy(&KeyScope::MessageAuthor { conversation, author: user }).await?;
+            self.destroy_author_keys(conversation, user).await?;
         }
         self.keys.destroy(&KeyScope::UserProfile(user)).await?;
         Ok(())

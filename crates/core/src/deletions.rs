@@ -1,17 +1,21 @@
 //! Deleting: one message for everyone (its author, within a window: the body is emptied and a
-//! numbered placeholder stays) or for oneself (hidden from that party only); a conversation
+//! numbered placeholder stays, and the author's key in the conversation moves to a new
+//! generation so no backup can show the text again) or for oneself (hidden from that party only); a conversation
 //! for oneself (everything up to that moment hidden), destroyed, keys first, once both parties
 //! have deleted everything said in it. Deleting a message again changes nothing; deleting a
 //! conversation again (after new messages) covers the new messages too.
 
 use std::collections::HashMap;
 
-use parley_domain::{ConversationId, KeyScope, MessageId, Timestamp, UserId};
+use parley_crypto::{Aad, Dek};
+use parley_domain::{ConversationId, KeyScope, MessageBody, MessageId, Sealed, Timestamp, UserId};
+use parley_store::KeyRotation;
 
 use crate::Parley;
 use crate::conversations::Participant;
 use crate::error::CoreError;
 use crate::events::Event;
+use crate::keyring::KeyRing;
 
 /// Whom a message is deleted for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,12 +41,53 @@ impl Parley {
                 if now.since(record.created_at) > self.settings.delete_for_everyone_window {
                     return Err(CoreError::DeleteWindowPassed);
                 }
-                self.store.delete_message_for_everyone(id, now).await?;
+                self.delete_for_everyone(participant.conversation_id(), me, id, now).await?;
                 let recipients = participant.record().conversation.parties();
                 self.events.publish(Event::MessageChanged { recipients, conversation: participant.conversation_id(), seq: record.seq });
             }
         }
         Ok(())
+    }
+
+    /// Deletes the author's message `id` for everyone, so that no backup can show it again:
+    /// the author's other texts in the conversation are re-sealed under the next generation of
+    /// their key, in one transaction with the deletion, and then the old key is destroyed.
+    /// A send or an edit racing it makes the store refuse; it reads again and retries.
+    async fn delete_for_everyone(
+        &self,
+        conversation: ConversationId,
+        author: UserId,
+        id: MessageId,
+        now: Timestamp,
+    ) -> Result<(), CoreError> {
+        for _ in 0..MAX_ROTATION_ATTEMPTS {
+            let from = self.store.message_key_generation(conversation, author).await?;
+            let Some(old) = self.keys.existing_dek(&KeyScope::MessageAuthor { conversation, author, generation: from }).await? else {
+                // Nothing of the author's is readable any more: emptying the body is all.
+                return Ok(self.store.delete_message_for_everyone(id, now).await?);
+            };
+            let new = self.keys.dek_for(&KeyScope::MessageAuthor { conversation, author, generation: from + 1 }, now).await?;
+            let (bodies, edits) = self.store.author_texts(conversation, author).await?;
+            let rotation = KeyRotation {
+                conversation,
+                author,
+                from,
+                deleted: id,
+                at: now,
+                bodies: reseal(bodies.into_iter().filter(|(message, _)| *message != id), &old, &new, KeyRing::body_aad)?,
+                edits: reseal(
+                    edits.into_iter().filter(|(_, of, _)| *of != id).map(|(edit, _, body)| (edit, body)),
+                    &old,
+                    &new,
+                    KeyRing::edit_aad,
+                )?,
+            };
+            if self.store.rotate_message_key(&rotation).await? {
+                self.keys.destroy(&KeyScope::MessageAuthor { conversation, author, generation: from }).await?;
+                return Ok(());
+            }
+        }
+        Err(CoreError::Overloaded { retry_after: std::time::Duration::from_secs(1) })
     }
 
     /// Deletes the conversation for the caller; when both parties have, destroys it: first the
@@ -70,7 +115,17 @@ impl Parley {
 
     async fn destroy_message_keys(&self, conversation: ConversationId, authors: [UserId; 2]) -> Result<(), CoreError> {
         for author in authors {
-            self.keys.destroy(&KeyScope::MessageAuthor { conversation, author }).await?;
+            self.destroy_author_keys(conversation, author).await?;
+        }
+        Ok(())
+    }
+
+    /// Destroys every generation of the author's message key in the conversation (earlier
+    /// ones are normally gone already; a crash may have left one).
+    pub(crate) async fn destroy_author_keys(&self, conversation: ConversationId, author: UserId) -> Result<(), CoreError> {
+        let current = self.store.message_key_generation(conversation, author).await?;
+        for generation in 0..=current {
+            self.keys.destroy(&KeyScope::MessageAuthor { conversation, author, generation }).await?;
         }
         Ok(())
     }
@@ -79,4 +134,27 @@ impl Parley {
     pub(crate) async fn deleted_conversations(&self, viewer: UserId) -> Result<HashMap<ConversationId, Timestamp>, CoreError> {
         Ok(self.store.conversation_deletions(viewer).await?.into_iter().collect())
     }
+}
+
+/// How many times a deletion for everyone reads and re-seals again after a send or an edit got
+/// in between.
+const MAX_ROTATION_ATTEMPTS: u32 = 5;
+
+/// Texts sealed under `old`, sealed again under `new` (same associated data). A text that does
+/// not open under `old` (tampered) cannot be carried over: it is left empty.
+fn reseal<Id: Copy + std::fmt::Display>(
+    texts: impl Iterator<Item = (Id, Sealed<MessageBody>)>,
+    old: &Dek,
+    new: &Dek,
+    aad: fn(&Id) -> Aad,
+) -> Result<Vec<(Id, Sealed<MessageBody>)>, CoreError> {
+    texts
+        .map(|(id, sealed)| {
+            let resealed = match old.open(sealed.as_bytes(), &aad(&id)) {
+                Ok(plain) => new.seal(&plain, &aad(&id))?,
+                Err(_) => Vec::new(),
+            };
+            Ok((id, Sealed::from_bytes(resealed)))
+        })
+        .collect()
 }

@@ -132,6 +132,8 @@ impl From<StoreError> for CoreError {
             StoreError::Conflict(Conflict::HandleTaken) => CoreError::HandleTaken,
             StoreError::Conflict(Conflict::EmailTaken) => CoreError::EmailTaken,
             StoreError::Conflict(Conflict::CredentialTaken) => CoreError::PasskeyTaken,
+            // Retried by the use case; still racing after that, the client may retry soon.
+            StoreError::Conflict(Conflict::KeyRotated) => CoreError::Overloaded { retry_after: std::time::Duration::from_secs(1) },
             StoreError::Unavailable(_) => CoreError::Unavailable(error),
             StoreError::Database(_) | StoreError::NotFound(_) | StoreError::Corrupt(_) => CoreError::Internal(Box::new(error)),
         }

@@ -177,10 +177,11 @@ impl Parley {
             let Some(last) = records.last() else { break };
             after = last.seq;
             for record in records {
-                let key = match keys.entry(record.author) {
+                let key = match keys.entry((record.author, record.key_generation)) {
                     std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
                     std::collections::hash_map::Entry::Vacant(entry) => {
-                        entry.insert(self.keys.existing_dek(&KeyScope::MessageAuthor { conversation, author: record.author }).await?)
+                        let scope = KeyScope::MessageAuthor { conversation, author: record.author, generation: record.key_generation };
+                        entry.insert(self.keys.existing_dek(&scope).await?)
                     }
                 };
                 let body = key.as_ref().and_then(|dek| crate::messages::readable_body(dek, &record));

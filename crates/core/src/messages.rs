@@ -8,7 +8,7 @@ use parley_crypto::Dek;
 use parley_domain::page::{MessageWindow, PageLimit};
 use parley_domain::pii::{self, PiiKind};
 use parley_domain::{ClientMsgId, ConversationId, Handle, KeyScope, Message, MessageBody, MessageId, Sealed, UserId};
-use parley_store::{Inserted, MessageRecord, NewMessage};
+use parley_store::{Conflict, Inserted, MessageRecord, NewMessage, StoreError};
 use uuid::Uuid;
 
 use crate::conversations::Participant;
@@ -57,6 +57,9 @@ pub struct MessagePage {
     pub has_more: bool,
 }
 
+/// How many times a send or an edit seals again after a key rotation got in between.
+const MAX_SEAL_ATTEMPTS: u32 = 3;
+
 impl Parley {
     /// Sends a message. A retry with the same client message id and body returns the original
     /// message and writes nothing; the same id with another body is refused.
@@ -71,25 +74,35 @@ impl Parley {
         let now = self.clock.now();
         Self::check_rate(&self.send_limiter, author, now)?;
         let id = MessageId::from_uuid(Uuid::now_v7());
-        let dek = self.keys.dek_for(&KeyScope::MessageAuthor { conversation, author }, now).await?;
-        let message = NewMessage {
-            id,
-            conversation_id: conversation,
-            author,
-            client_msg_id: request.client_msg_id,
-            body: Sealed::from_bytes(dek.seal(body.expose().as_bytes(), &KeyRing::body_aad(&id))?),
-            created_at: now,
-        };
-        // A conversation destroyed (or being destroyed) meanwhile is simply gone; an author
-        // erased meanwhile is no one. The key this send may have made goes too: nothing of
-        // theirs may outlive the destruction.
-        let appended = match self.store.append_message(&message).await {
-            Ok(appended) => appended,
-            Err(parley_store::StoreError::NotFound(what)) => {
-                self.keys.destroy(&KeyScope::MessageAuthor { conversation, author }).await?;
-                return Err(if what == "author" { CoreError::Unauthenticated } else { CoreError::ConversationNotFound });
+        let mut attempts = 0;
+        // A deletion for everyone by this author may move their key to a new generation while
+        // this send seals: the store refuses the stale seal, and the send seals again.
+        let appended = loop {
+            attempts += 1;
+            let key_generation = self.store.message_key_generation(conversation, author).await?;
+            let scope = KeyScope::MessageAuthor { conversation, author, generation: key_generation };
+            let dek = self.keys.dek_for(&scope, now).await?;
+            let message = NewMessage {
+                id,
+                conversation_id: conversation,
+                author,
+                client_msg_id: request.client_msg_id.clone(),
+                body: Sealed::from_bytes(dek.seal(body.expose().as_bytes(), &KeyRing::body_aad(&id))?),
+                created_at: now,
+                key_generation,
+            };
+            match self.store.append_message(&message).await {
+                Ok(appended) => break appended,
+                Err(StoreError::Conflict(Conflict::KeyRotated)) if attempts < MAX_SEAL_ATTEMPTS => {}
+                // A conversation destroyed (or being destroyed) meanwhile is simply gone; an
+                // author erased meanwhile is no one. The key this send may have made goes too:
+                // nothing of theirs may outlive the destruction.
+                Err(StoreError::NotFound(what)) => {
+                    self.keys.destroy(&scope).await?;
+                    return Err(if what == "author" { CoreError::Unauthenticated } else { CoreError::ConversationNotFound });
+                }
+                Err(other) => return Err(other.into()),
             }
-            Err(other) => return Err(other.into()),
         };
         match appended {
             Inserted::New(record) => {
@@ -122,21 +135,31 @@ impl Parley {
         };
         // An author's key is gone after their erasure (or a retention run): their messages stay
         // as placeholders without a body.
-        let mut keys: HashMap<UserId, Option<Dek>> = HashMap::new();
+        let mut keys: HashMap<(UserId, u32), Option<Dek>> = HashMap::new();
         let mut window = window;
+        let mut reread = false;
         loop {
             let (records, has_more) = self.message_page(conversation, window, limit).await?;
             let (Some(first), Some(last)) = (records.first().map(|r| r.seq), records.last().map(|r| r.seq)) else {
                 return Ok(MessagePage { items: Vec::new(), has_more });
             };
             let mut items = Vec::with_capacity(records.len());
+            let mut key_gone = false;
             for record in records.into_iter().filter(|r| visible(r)) {
-                let dek = match keys.entry(record.author) {
+                let dek = match keys.entry((record.author, record.key_generation)) {
                     Entry::Occupied(entry) => entry.into_mut(),
-                    Entry::Vacant(entry) => entry.insert(self.message_key(participant, record.author).await?),
+                    Entry::Vacant(entry) => entry.insert(self.message_key(participant, record.author, record.key_generation).await?),
                 };
+                key_gone |= dek.is_none() && !record.body.as_bytes().is_empty();
                 let body = dek.as_ref().and_then(|dek| readable_body(dek, &record));
                 items.push(view(participant, record, body));
+            }
+            // A text whose key is gone: a deletion may have re-sealed it under a new key between
+            // reading the page and its key. Reading once more sees the new one.
+            if key_gone && !reread {
+                reread = true;
+                keys.clear();
+                continue;
             }
             if !items.is_empty() || !has_more {
                 return Ok(MessagePage { items, has_more });
@@ -173,7 +196,7 @@ impl Parley {
     }
 
     async fn replayed(&self, participant: &Participant, record: MessageRecord, body: &MessageBody) -> Result<Sent, CoreError> {
-        let dek = self.message_key(participant, record.author).await?;
+        let dek = self.message_key(participant, record.author, record.key_generation).await?;
         let stored = dek.as_ref().and_then(|dek| readable_body(dek, &record));
         if stored.as_ref() != Some(body) {
             return Err(CoreError::ClientMsgIdReused);
@@ -186,23 +209,31 @@ impl Parley {
     pub async fn edit_message(&self, participant: &Participant, id: MessageId, text: &str) -> Result<MessageView, CoreError> {
         let me = participant.session().user_id();
         let conversation = participant.conversation_id();
-        let record = self.store.message_in(conversation, id).await?.ok_or(CoreError::MessageNotFound)?;
-        if record.author != me {
-            return Err(CoreError::NotYourMessage);
-        }
-        let now = self.clock.now();
-        if now.since(record.created_at) > self.settings.edit_window {
-            return Err(CoreError::EditWindowPassed);
-        }
         let (body, pii) = self.screen_pii(MessageBody::parse(text, self.settings.message_max_chars)?);
-        let dek = self.message_key(participant, me).await?.ok_or(CoreError::MessageNotFound)?;
-        let previous = readable_body(&dek, &record).ok_or(CoreError::MessageNotFound)?;
-        let edit_id = Uuid::now_v7();
-        let previous = Sealed::from_bytes(dek.seal(previous.expose().as_bytes(), &KeyRing::edit_aad(&edit_id))?);
-        let sealed = Sealed::from_bytes(dek.seal(body.expose().as_bytes(), &KeyRing::body_aad(&id))?);
-        if !self.store.edit_message(id, &sealed, (edit_id, previous), now).await? {
-            return Err(CoreError::MessageNotFound);
-        }
+        let now = self.clock.now();
+        let mut attempts = 0;
+        let record = loop {
+            attempts += 1;
+            let record = self.store.message_in(conversation, id).await?.ok_or(CoreError::MessageNotFound)?;
+            if record.author != me {
+                return Err(CoreError::NotYourMessage);
+            }
+            if now.since(record.created_at) > self.settings.edit_window {
+                return Err(CoreError::EditWindowPassed);
+            }
+            let dek = self.message_key(participant, me, record.key_generation).await?.ok_or(CoreError::MessageNotFound)?;
+            let previous = readable_body(&dek, &record).ok_or(CoreError::MessageNotFound)?;
+            let edit_id = Uuid::now_v7();
+            let previous = Sealed::from_bytes(dek.seal(previous.expose().as_bytes(), &KeyRing::edit_aad(&edit_id))?);
+            let sealed = Sealed::from_bytes(dek.seal(body.expose().as_bytes(), &KeyRing::body_aad(&id))?);
+            // As for a send: a key rotation in between means sealing again, under the new key.
+            match self.store.edit_message(id, &sealed, (edit_id, previous), record.key_generation, now).await {
+                Ok(true) => break record,
+                Ok(false) => return Err(CoreError::MessageNotFound),
+                Err(StoreError::Conflict(Conflict::KeyRotated)) if attempts < MAX_SEAL_ATTEMPTS => {}
+                Err(other) => return Err(other.into()),
+            }
+        };
         let edited = MessageRecord { edited_at: Some(now), ..record };
         self.events.publish(Event::MessageChanged {
             recipients: participant.record().conversation.parties(),
@@ -229,9 +260,9 @@ impl Parley {
         }
     }
 
-    /// The author's message key in the conversation, if it still exists.
-    async fn message_key(&self, participant: &Participant, author: UserId) -> Result<Option<Dek>, CoreError> {
-        let scope = KeyScope::MessageAuthor { conversation: participant.conversation_id(), author };
+    /// The author's message key of `generation` in the conversation, if it still exists.
+    async fn message_key(&self, participant: &Participant, author: UserId, generation: u32) -> Result<Option<Dek>, CoreError> {
+        let scope = KeyScope::MessageAuthor { conversation: participant.conversation_id(), author, generation };
         self.keys.existing_dek(&scope).await
     }
 }

@@ -68,12 +68,16 @@ impl fmt::Debug for WrappedKey {
 pub enum KeyScope {
     /// A user's personal profile fields (email, ...).
     UserProfile(UserId),
-    /// The message bodies one author wrote in one conversation.
+    /// The message bodies one author wrote in one conversation. Deleting one of them for
+    /// everyone re-seals the others under the next generation and destroys this one, so no
+    /// backup can show the deleted text again.
     MessageAuthor {
         /// The conversation.
         conversation: ConversationId,
         /// The author.
         author: UserId,
+        /// 0 at first, one more after each deletion for everyone.
+        generation: u32,
     },
     /// The deployment's key for blind indexes over encrypted fields.
     BlindIndex,
@@ -84,7 +88,11 @@ impl KeyScope {
     pub fn name(&self) -> String {
         match self {
             KeyScope::UserProfile(user) => format!("user/{user}"),
-            KeyScope::MessageAuthor { conversation, author } => format!("conversation/{conversation}/author/{author}"),
+            // Generation 0 keeps the name keys had before generations existed.
+            KeyScope::MessageAuthor { conversation, author, generation: 0 } => format!("conversation/{conversation}/author/{author}"),
+            KeyScope::MessageAuthor { conversation, author, generation } => {
+                format!("conversation/{conversation}/author/{author}/generation/{generation}")
+            }
             KeyScope::BlindIndex => "system/blind-index".to_owned(),
         }
     }
@@ -131,9 +139,11 @@ mod tests {
         let conversation = ConversationId::from_uuid(Uuid::from_u128(7));
         let names = [
             KeyScope::UserProfile(user).name(),
-            KeyScope::MessageAuthor { conversation, author: user }.name(),
+            KeyScope::MessageAuthor { conversation, author: user, generation: 0 }.name(),
+            KeyScope::MessageAuthor { conversation, author: user, generation: 1 }.name(),
             KeyScope::BlindIndex.name(),
         ];
         assert_eq!(names.len(), names.iter().collect::<std::collections::HashSet<_>>().len());
+        assert_eq!(names[1], "conversation/00000000-0000-0000-0000-000000000007/author/00000000-0000-0000-0000-000000000007");
     }
 }

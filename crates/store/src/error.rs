@@ -12,6 +12,8 @@ pub enum Conflict {
     EmailTaken,
     /// This passkey credential is registered already.
     CredentialTaken,
+    /// The author's message key moved to a new generation meanwhile: seal again and retry.
+    KeyRotated,
 }
 
 /// What can go wrong in the store.

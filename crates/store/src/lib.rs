@@ -18,7 +18,7 @@ pub use error::{Conflict, StoreError};
 pub use location::{Durability, StoreLocation, connect_key_store, connect_store};
 pub use records::{
     AcceptanceRecord, Appended, AuditEntry, AuditRecord, ChallengeKind, ChallengeRecord, ConsentRecord, ConversationRecord, ExportRecord,
-    Inserted, MailPayload, MessageRecord, NewMessage, NewUser, OutboxRecord, PasskeyRecord, PolicyRecord, SecurityEventRecord,
+    Inserted, KeyRotation, MailPayload, MessageRecord, NewMessage, NewUser, OutboxRecord, PasskeyRecord, PolicyRecord, SecurityEventRecord,
     SecurityNotice, SessionRecord, StreamTicket, TotpRecord, UserRecord,
 };
 pub use traits::{

@@ -52,6 +52,26 @@ pub struct AuditRecord {
     pub hash: [u8; 32],
 }
 
+/// A deletion for everyone that moves the author's other messages in the conversation to the
+/// next generation of their key (see `DeletionStore::rotate_message_key`).
+#[derive(Debug, Clone)]
+pub struct KeyRotation {
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// The author.
+    pub author: UserId,
+    /// The generation the bodies were read under; the new one is the next.
+    pub from: u32,
+    /// The message deleted for everyone.
+    pub deleted: MessageId,
+    /// When.
+    pub at: Timestamp,
+    /// Every other readable body of the author, sealed under the next generation.
+    pub bodies: Vec<(MessageId, Sealed<MessageBody>)>,
+    /// Every earlier text of those messages, sealed under the next generation.
+    pub edits: Vec<(Uuid, Sealed<MessageBody>)>,
+}
+
 /// One published version of the privacy policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyRecord {
@@ -190,6 +210,9 @@ pub struct NewMessage {
     pub body: Sealed<MessageBody>,
     /// When it was accepted.
     pub created_at: Timestamp,
+    /// The generation of the author's key that sealed the body; the append is refused if the
+    /// key moved on meanwhile.
+    pub key_generation: u32,
 }
 
 /// A stored message.
@@ -211,6 +234,8 @@ pub struct MessageRecord {
     pub created_at: Timestamp,
     /// When its author last edited it.
     pub edited_at: Option<Timestamp>,
+    /// The generation of the author's key that seals its body (and its earlier texts).
+    pub key_generation: u32,
 }
 
 /// The outcome of an append: a new message, or the one already sent with the same

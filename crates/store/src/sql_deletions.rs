@@ -4,13 +4,141 @@ use async_trait::async_trait;
 use parley_domain::{ConversationId, MessageBody, MessageId, Sealed, Timestamp, UserId};
 use uuid::Uuid;
 
-use super::{DataStore, message_from_row, parse_id};
-use crate::error::StoreError;
-use crate::records::MessageRecord;
+use super::{DataStore, Tx, message_from_row, parse_id};
+use crate::error::{Conflict, StoreError};
+use crate::records::{KeyRotation, MessageRecord};
 use crate::traits::DeletionStore;
+
+/// Empties a message's body and drops its earlier texts: deleted for everyone. Deleting twice
+/// keeps the first time.
+async fn empty_message(tx: &mut Tx<'_>, id: MessageId, at: Timestamp) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM message_edits WHERE message_id = $1").bind(id.to_string()).execute(&mut **tx).await?;
+    sqlx::query("UPDATE messages SET body_sealed = $2, deleted_at = COALESCE(deleted_at, $3) WHERE id = $1")
+        .bind(id.to_string())
+        .bind(Vec::<u8>::new())
+        .bind(at.as_millis())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The generation of the author's message key, read in the caller's transaction (which holds
+/// the conversation's lock).
+pub(super) async fn current_generation(tx: &mut Tx<'_>, conversation: &str, author: &str) -> Result<u32, StoreError> {
+    let generation: Option<i64> =
+        sqlx::query_scalar("SELECT generation FROM message_key_generations WHERE conversation_id = $1 AND author_id = $2")
+            .bind(conversation)
+            .bind(author)
+            .fetch_optional(&mut **tx)
+            .await?;
+    u32::try_from(generation.unwrap_or(0)).map_err(|_| StoreError::Corrupt("message_key_generations.generation"))
+}
 
 #[async_trait]
 impl DeletionStore for DataStore {
+    async fn message_key_generation(&self, conversation: ConversationId, author: UserId) -> Result<u32, StoreError> {
+        let generation: Option<i64> =
+            sqlx::query_scalar("SELECT generation FROM message_key_generations WHERE conversation_id = $1 AND author_id = $2")
+                .bind(conversation.to_string())
+                .bind(author.to_string())
+                .fetch_optional(&self.read)
+                .await?;
+        u32::try_from(generation.unwrap_or(0)).map_err(|_| StoreError::Corrupt("message_key_generations.generation"))
+    }
+
+    async fn author_texts(
+        &self,
+        conversation: ConversationId,
+        author: UserId,
+    ) -> Result<(Vec<(MessageId, Sealed<MessageBody>)>, Vec<(Uuid, MessageId, Sealed<MessageBody>)>), StoreError> {
+        let bodies: Vec<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, body_sealed FROM messages WHERE conversation_id = $1 AND author_id = $2 AND deleted_at IS NULL ORDER BY seq",
+        )
+        .bind(conversation.to_string())
+        .bind(author.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        let edits: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT e.id, e.message_id, e.body_sealed FROM message_edits e JOIN messages m ON m.id = e.message_id \
+             WHERE m.conversation_id = $1 AND m.author_id = $2 ORDER BY e.id",
+        )
+        .bind(conversation.to_string())
+        .bind(author.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        let message = |id: &str| parse_id(id, "messages.id", MessageId::from_uuid);
+        Ok((
+            bodies.into_iter().map(|(id, body)| Ok((message(&id)?, Sealed::from_bytes(body)))).collect::<Result<_, StoreError>>()?,
+            edits
+                .into_iter()
+                .map(|(id, of, body)| Ok((parse_id(&id, "message_edits.id", |id| id)?, message(&of)?, Sealed::from_bytes(body))))
+                .collect::<Result<_, StoreError>>()?,
+        ))
+    }
+
+    async fn rotate_message_key(&self, rotation: &KeyRotation) -> Result<bool, StoreError> {
+        let (conversation, author) = (rotation.conversation.to_string(), rotation.author.to_string());
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE id = $1").bind(&conversation).execute(&mut *tx).await?;
+        if current_generation(&mut tx, &conversation, &author).await? != rotation.from {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        // The texts must be exactly those the caller re-sealed: a send or an edit since then
+        // would otherwise stay under the key about to be destroyed.
+        let live: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM messages WHERE conversation_id = $1 AND author_id = $2 AND deleted_at IS NULL AND id <> $3 ORDER BY id",
+        )
+        .bind(&conversation)
+        .bind(&author)
+        .bind(rotation.deleted.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        let edits: Vec<String> = sqlx::query_scalar(
+            "SELECT e.id FROM message_edits e JOIN messages m ON m.id = e.message_id \
+             WHERE m.conversation_id = $1 AND m.author_id = $2 AND m.id <> $3 ORDER BY e.id",
+        )
+        .bind(&conversation)
+        .bind(&author)
+        .bind(rotation.deleted.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut resealed: Vec<String> = rotation.bodies.iter().map(|(id, _)| id.to_string()).collect();
+        let mut resealed_edits: Vec<String> = rotation.edits.iter().map(|(id, _)| id.to_string()).collect();
+        resealed.sort();
+        resealed_edits.sort();
+        if live != resealed || edits != resealed_edits {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        empty_message(&mut tx, rotation.deleted, rotation.at).await?;
+        for (id, body) in &rotation.bodies {
+            sqlx::query("UPDATE messages SET body_sealed = $2 WHERE id = $1")
+                .bind(id.to_string())
+                .bind(body.as_bytes())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (id, body) in &rotation.edits {
+            sqlx::query("UPDATE message_edits SET body_sealed = $2 WHERE id = $1")
+                .bind(id.to_string())
+                .bind(body.as_bytes())
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO message_key_generations (conversation_id, author_id, generation) VALUES ($1, $2, $3) \
+             ON CONFLICT (conversation_id, author_id) DO UPDATE SET generation = excluded.generation",
+        )
+        .bind(&conversation)
+        .bind(&author)
+        .bind(i64::from(rotation.from) + 1)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn message_in(&self, conversation: ConversationId, id: MessageId) -> Result<Option<MessageRecord>, StoreError> {
         let row = sqlx::query(concat!(select_message!(), "WHERE conversation_id = $1 AND id = $2"))
             .bind(conversation.to_string())
@@ -22,13 +150,7 @@ impl DeletionStore for DataStore {
 
     async fn delete_message_for_everyone(&self, id: MessageId, at: Timestamp) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM message_edits WHERE message_id = $1").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("UPDATE messages SET body_sealed = $2, deleted_at = COALESCE(deleted_at, $3) WHERE id = $1")
-            .bind(id.to_string())
-            .bind(Vec::<u8>::new())
-            .bind(at.as_millis())
-            .execute(&mut *tx)
-            .await?;
+        empty_message(&mut tx, id, at).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -38,9 +160,28 @@ impl DeletionStore for DataStore {
         id: MessageId,
         body: &Sealed<MessageBody>,
         previous: (Uuid, Sealed<MessageBody>),
+        generation: u32,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write.begin().await?;
+        // The conversation's lock, as a key rotation takes it: the generation read next holds
+        // until this commits.
+        sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE id = (SELECT conversation_id FROM messages WHERE id = $1)")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let owner: Option<(String, String)> = sqlx::query_as("SELECT conversation_id, author_id FROM messages WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((conversation, author)) = owner else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        if current_generation(&mut tx, &conversation, &author).await? != generation {
+            tx.rollback().await?;
+            return Err(StoreError::Conflict(Conflict::KeyRotated));
+        }
         let updated = sqlx::query("UPDATE messages SET body_sealed = $2, edited_at = $3 WHERE id = $1 AND deleted_at IS NULL")
             .bind(id.to_string())
             .bind(body.as_bytes())

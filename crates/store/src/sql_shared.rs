@@ -36,7 +36,10 @@ macro_rules! select_session {
 }
 macro_rules! select_message {
     () => {
-        "SELECT id, conversation_id, seq, author_id, client_msg_id, body_sealed, created_at, edited_at FROM messages "
+        "SELECT id, conversation_id, seq, author_id, client_msg_id, body_sealed, created_at, edited_at, \
+         COALESCE((SELECT g.generation FROM message_key_generations g \
+         WHERE g.conversation_id = messages.conversation_id AND g.author_id = messages.author_id), 0) AS key_generation \
+         FROM messages "
     };
 }
 macro_rules! select_conversation {
@@ -493,6 +496,12 @@ impl MessageStore for DataStore {
             tx.rollback().await?;
             return Err(StoreError::NotFound("author"));
         }
+        // Sealed under a key generation a deletion has since moved past: the core seals again.
+        let generation = deletions::current_generation(&mut tx, &message.conversation_id.to_string(), &message.author.to_string()).await?;
+        if generation != message.key_generation {
+            tx.rollback().await?;
+            return Err(StoreError::Conflict(crate::error::Conflict::KeyRotated));
+        }
         if let Some(existing) = find_by_client_msg_id(&mut *tx, message.conversation_id, message.author, &message.client_msg_id).await? {
             tx.rollback().await?;
             return Ok(Inserted::Existing(existing));
@@ -531,6 +540,7 @@ impl MessageStore for DataStore {
             body: message.body.clone(),
             created_at: message.created_at,
             edited_at: None,
+            key_generation: message.key_generation,
         }))
     }
 
@@ -711,6 +721,7 @@ fn message_from_row(row: &Row) -> Result<MessageRecord, StoreError> {
         body: Sealed::from_bytes(row.try_get("body_sealed")?),
         created_at: time_column(row, "created_at")?,
         edited_at: row.try_get::<Option<i64>, _>("edited_at")?.map(Timestamp::from_millis),
+        key_generation: u32::try_from(row.try_get::<i64, _>("key_generation")?).map_err(|_| StoreError::Corrupt("key_generation"))?,
     })
 }
 

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use crate::error::StoreError;
 use crate::records::{
     AcceptanceRecord, Appended, AuditEntry, AuditRecord, ChallengeKind, ChallengeRecord, ConsentRecord, ConversationRecord, ExportRecord,
-    Inserted, MessageRecord, NewMessage, NewUser, OutboxRecord, PasskeyRecord, PolicyRecord, SecurityEventRecord, SecurityNotice,
-    SessionRecord, StreamTicket, TotpRecord, UserRecord,
+    Inserted, KeyRotation, MessageRecord, NewMessage, NewUser, OutboxRecord, PasskeyRecord, PolicyRecord, SecurityEventRecord,
+    SecurityNotice, SessionRecord, StreamTicket, TotpRecord, UserRecord,
 };
 
 /// Accounts.
@@ -316,14 +316,31 @@ pub trait DeletionStore: Send + Sync {
     /// twice keeps the first time.
     async fn delete_message_for_everyone(&self, id: MessageId, at: Timestamp) -> Result<(), StoreError>;
     /// Replaces a message's body, keeping the previous one as an edit (both sealed by the
-    /// caller), in one transaction; false if the message was deleted meanwhile.
+    /// caller under key `generation`), in one transaction; false if the message was deleted
+    /// meanwhile, `Conflict::KeyRotated` if the author's key moved on.
     async fn edit_message(
         &self,
         id: MessageId,
         body: &Sealed<MessageBody>,
         previous: (Uuid, Sealed<MessageBody>),
+        generation: u32,
         at: Timestamp,
     ) -> Result<bool, StoreError>;
+    /// The generation of the author's message key in the conversation (0 until a deletion for
+    /// everyone).
+    async fn message_key_generation(&self, conversation: ConversationId, author: UserId) -> Result<u32, StoreError>;
+    /// The author's non-empty bodies in the conversation, and the earlier texts of their
+    /// messages (edit id, message id, text): what a key rotation re-seals.
+    async fn author_texts(
+        &self,
+        conversation: ConversationId,
+        author: UserId,
+    ) -> Result<(Vec<(MessageId, Sealed<MessageBody>)>, Vec<(Uuid, MessageId, Sealed<MessageBody>)>), StoreError>;
+    /// Deletes `rotation.deleted` for everyone and replaces the author's other bodies and earlier
+    /// texts with their re-sealed versions under generation `from + 1`, in one transaction under
+    /// the conversation's lock. False (nothing written) if the generation is no longer `from`
+    /// or the author's texts changed meanwhile (a send, an edit): read again and retry.
+    async fn rotate_message_key(&self, rotation: &KeyRotation) -> Result<bool, StoreError>;
     /// Hides a message from one user.
     async fn hide_message(&self, user: UserId, id: MessageId) -> Result<(), StoreError>;
     /// The messages of the conversation hidden from the user.

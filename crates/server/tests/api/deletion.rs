@@ -248,3 +248,35 @@ async fn an_erased_partys_conversations_are_destroyed_once_the_other_deletes_the
     assert_eq!(seller.client.list_conversations(&ListConversationsQuery::default()).await.unwrap().items.len(), 0);
     assert_problem(seller.client.list_messages(conversation.id, &ListMessagesQuery::default()).await, 404, ProblemCode::NotFound);
 }
+
+/// Sends racing a deletion for everyone (which re-seals the author's texts under a new key)
+/// are all kept and readable: a send sealed under the old key is refused by the store and seals
+/// again, never left under a destroyed key.
+#[tokio::test]
+async fn sends_racing_a_deletion_for_everyone_stay_readable() {
+    let app = TestApp::spawn().await;
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let conversation = open_conversation(&buyer, &seller, "bike-9").await;
+    let first = send(&buyer, conversation.id, "first").await;
+    let sends = (0..12).map(|n| {
+        let client = buyer.client.clone();
+        tokio::spawn(async move {
+            let request = parley_api::messages::SendMessageRequest { client_msg_id: format!("race-{n}"), body: format!("racing {n}") };
+            client.send_message(conversation.id, &request).await
+        })
+    });
+    let sends: Vec<_> = sends.collect();
+    buyer.client.delete_message(conversation.id, first.id, "everyone").await.unwrap();
+    let mut acknowledged = 0;
+    for sent in sends {
+        // A send may be told to retry (503) if it lost every race; what was acknowledged counts.
+        if sent.await.unwrap().is_ok() {
+            acknowledged += 1;
+        }
+    }
+    let page = seller.client.list_messages(conversation.id, &ListMessagesQuery { limit: Some(50), ..Default::default() }).await.unwrap();
+    let readable = page.items.iter().filter(|m| m.body.as_deref().is_some_and(|b| b.starts_with("racing"))).count();
+    assert_eq!(readable, acknowledged, "every acknowledged send is readable");
+    assert!(acknowledged >= 1);
+    assert_eq!(page.items[0].body, None, "the deleted one is gone");
+}

@@ -2,14 +2,11 @@
 //! messages become placeholders for the other party; and, because the keys are destroyed
 //! first, a copy of the database taken before the erasure cannot be read after it.
 
-use std::path::Path;
-
 use parley_api::ProblemCode;
 use parley_api::messages::{ListMessagesQuery, MessagePage};
 use parley_testkit::{PASSWORD, TestApp};
-use sqlx::Connection as _;
 
-use crate::helpers::{assert_problem, open_conversation, send};
+use crate::helpers::{assert_problem, open_conversation, send, snapshot};
 
 fn bodies(page: &MessagePage) -> Vec<Option<&str>> {
     page.items.iter().map(|m| m.body.as_deref()).collect()
@@ -90,9 +87,38 @@ async fn a_backup_taken_before_an_erasure_cannot_be_read_after_it() {
     assert_eq!(bodies(&page), [None, Some("Thanks")], "the erased user's message is unreadable even from the backup");
 }
 
-/// A consistent copy of a live SQLite database (what an online backup would take).
-async fn snapshot(live: &Path, copy: &Path) {
-    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", live.display())).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{}'", copy.display()))).execute(&mut db).await.unwrap();
-    db.close().await.unwrap();
+#[tokio::test]
+async fn a_backup_taken_before_a_deletion_for_everyone_cannot_show_the_deleted_text() {
+    let app = TestApp::spawn().await;
+    let (buyer, seller) = (app.user("buyer").await, app.user("seller").await);
+    let conversation = open_conversation(&buyer, &seller, "watch-1").await;
+    let kept = send(&buyer, conversation.id, "Is it still available?").await;
+    let regretted = send(&buyer, conversation.id, "I could go up to 300").await;
+    send(&seller, conversation.id, "Yes").await;
+    buyer.client.edit_message(conversation.id, kept.id, "Is the watch still available?").await.unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    snapshot(&app.data_dir().join("parley.db"), &backup.path().join("parley.db")).await;
+
+    buyer.client.delete_message(conversation.id, regretted.id, "everyone").await.unwrap();
+    let page = seller.client.list_messages(conversation.id, &ListMessagesQuery::default()).await.unwrap();
+    assert_eq!(bodies(&page), [Some("Is the watch still available?"), None, Some("Yes")], "the rest reads on, re-sealed");
+    // Sending and editing go on under the author's new key.
+    let later = send(&buyer, conversation.id, "When can I pick it up?").await;
+    buyer.client.edit_message(conversation.id, later.id, "When could I pick it up?").await.unwrap();
+    let archive = buyer.client.download_export(&buyer.client.request_export().await.unwrap().download).await.unwrap();
+    let exported: Vec<Option<String>> = archive.conversations[0].messages.iter().map(|m| m.body.clone()).collect();
+    assert_eq!(exported[0].as_deref(), Some("Is the watch still available?"));
+    assert_eq!(exported[3].as_deref(), Some("When could I pick it up?"));
+
+    let restored = tempfile::tempdir().unwrap();
+    let restored_dir = restored.path().join("data");
+    std::fs::create_dir(&restored_dir).unwrap();
+    std::fs::copy(backup.path().join("parley.db"), restored_dir.join("parley.db")).unwrap();
+    snapshot(&app.data_dir().join("keys.db"), &restored_dir.join("keys.db")).await;
+    std::fs::copy(app.data_dir().join("master.key"), restored_dir.join("master.key")).unwrap();
+    app.stop().await;
+    let restored_app = TestApp::spawn_with(|config| config.data_dir.clone_from(&restored_dir)).await;
+    let witness = restored_app.client.authenticated(&seller.token);
+    let page = witness.list_messages(conversation.id, &ListMessagesQuery::default()).await.unwrap();
+    assert_eq!(bodies(&page), [None, None, Some("Yes")], "the key the backup's texts were sealed under is gone");
 }

@@ -1,10 +1,13 @@
 //! Small helpers shared by the API tests.
 
+use std::path::Path;
+
 use parley_api::ProblemCode;
 use parley_api::client::ClientError;
 use parley_api::conversations::{ConversationResponse, CreateConversationRequest, Role};
 use parley_api::messages::{MessageResponse, SendMessageRequest};
 use parley_testkit::TestUser;
+use sqlx::Connection as _;
 use uuid::Uuid;
 
 /// Asserts that a call failed with this status and code.
@@ -34,4 +37,11 @@ pub async fn send(author: &TestUser, conversation: Uuid, body: &str) -> MessageR
 /// A reqwest client that trusts the test CA, for raw requests.
 pub fn raw_client(ca_pem: &str) -> reqwest::Client {
     reqwest::Client::builder().tls_certs_only([reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap()]).build().unwrap()
+}
+
+/// A consistent copy of a live SQLite database (what an online backup would take).
+pub async fn snapshot(live: &Path, copy: &Path) {
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", live.display())).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{}'", copy.display()))).execute(&mut db).await.unwrap();
+    db.close().await.unwrap();
 }

@@ -24,8 +24,11 @@ async fn the_first_key_filed_wins_and_destroying_it_is_final() {
 #[tokio::test]
 async fn racing_creators_agree_on_one_key() {
     on_both_backends("keys_race", |backend| async move {
-        let scope =
-            KeyScope::MessageAuthor { conversation: ConversationId::from_uuid(Uuid::now_v7()), author: UserId::from_uuid(Uuid::now_v7()) };
+        let scope = KeyScope::MessageAuthor {
+            conversation: ConversationId::from_uuid(Uuid::now_v7()),
+            author: UserId::from_uuid(Uuid::now_v7()),
+            generation: 0,
+        };
         let mut tasks = Vec::new();
         for n in 0..16u8 {
             let keys = Arc::clone(&backend.keys);

@@ -1,6 +1,6 @@
 use parley_domain::page::{MessageWindow, PageLimit};
 use parley_domain::{ClientMsgId, MessageId};
-use parley_store::{Inserted, NewMessage, StoreError};
+use parley_store::{Inserted, KeyRotation, NewMessage, StoreError};
 
 use super::*;
 
@@ -12,6 +12,7 @@ fn message(conversation: ConversationId, author: UserId, client_id: &str, at_mil
         client_msg_id: ClientMsgId::parse(client_id).unwrap(),
         body: Sealed::from_bytes(client_id.as_bytes().to_vec()),
         created_at: at(at_millis),
+        key_generation: 0,
     }
 }
 
@@ -163,6 +164,52 @@ async fn an_erased_author_can_send_nothing_more() {
         let refused = backend.store.append_message(&message(conversation_id, buyer, "c2", 30)).await;
         assert!(matches!(refused, Err(StoreError::NotFound("author"))), "{refused:?}");
         backend.store.append_message(&message(conversation_id, seller, "c3", 40)).await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_key_rotation_reseals_exactly_the_authors_texts_or_nothing() {
+    on_both_backends("msg_rotation", |backend| async move {
+        let (conversation_id, buyer, seller) = deal(&backend).await;
+        let first = backend.store.append_message(&message(conversation_id, buyer, "c1", 10)).await.unwrap().into_inner();
+        let second = backend.store.append_message(&message(conversation_id, buyer, "c2", 20)).await.unwrap().into_inner();
+        let theirs = backend.store.append_message(&message(conversation_id, seller, "c3", 30)).await.unwrap().into_inner();
+        let edit = Uuid::now_v7();
+        let edited = Sealed::from_bytes(b"c1-v2".to_vec());
+        assert!(backend.store.edit_message(first.id, &edited, (edit, Sealed::from_bytes(b"c1".to_vec())), 0, at(15)).await.unwrap());
+        let (bodies, edits) = backend.store.author_texts(conversation_id, buyer).await.unwrap();
+        assert_eq!(bodies.iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![first.id, second.id]);
+        assert_eq!(edits.iter().map(|(id, of, _)| (*id, *of)).collect::<Vec<_>>(), vec![(edit, first.id)]);
+
+        let sealed = |text: &str| Sealed::from_bytes(text.as_bytes().to_vec());
+        let rotation = KeyRotation {
+            conversation: conversation_id,
+            author: buyer,
+            from: 0,
+            deleted: second.id,
+            at: at(40),
+            bodies: vec![(first.id, sealed("c1-v2 again"))],
+            edits: vec![(edit, sealed("c1 again"))],
+        };
+        // A stale generation, or a set of texts that is not the author's, writes nothing.
+        assert!(!backend.store.rotate_message_key(&KeyRotation { from: 1, ..rotation.clone() }).await.unwrap());
+        assert!(!backend.store.rotate_message_key(&KeyRotation { bodies: vec![], ..rotation.clone() }).await.unwrap());
+        assert!(!backend.store.rotate_message_key(&KeyRotation { edits: vec![], ..rotation.clone() }).await.unwrap());
+        assert_eq!(backend.store.message_key_generation(conversation_id, buyer).await.unwrap(), 0);
+
+        assert!(backend.store.rotate_message_key(&rotation).await.unwrap());
+        assert_eq!(backend.store.message_key_generation(conversation_id, buyer).await.unwrap(), 1);
+        assert_eq!(backend.store.message_key_generation(conversation_id, seller).await.unwrap(), 0);
+        let page = backend.store.messages(conversation_id, MessageWindow::Latest, PageLimit::parse(Some(10)).unwrap()).await.unwrap();
+        let seen: Vec<(MessageId, Vec<u8>, u32)> = page.iter().map(|m| (m.id, m.body.as_bytes().to_vec(), m.key_generation)).collect();
+        assert_eq!(seen, vec![(first.id, b"c1-v2 again".to_vec(), 1), (second.id, Vec::new(), 1), (theirs.id, b"c3".to_vec(), 0),]);
+        // Seals made under the old generation are refused from now on.
+        let stale = backend.store.append_message(&message(conversation_id, buyer, "c4", 50)).await;
+        assert!(matches!(stale, Err(StoreError::Conflict(parley_store::Conflict::KeyRotated))), "{stale:?}");
+        let stale_edit = backend.store.edit_message(first.id, &edited, (Uuid::now_v7(), sealed("x")), 0, at(55)).await;
+        assert!(matches!(stale_edit, Err(StoreError::Conflict(parley_store::Conflict::KeyRotated))), "{stale_edit:?}");
+        backend.store.append_message(&NewMessage { key_generation: 1, ..message(conversation_id, buyer, "c4", 50) }).await.unwrap();
     })
     .await;
 }
