@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use parley_crypto::{Aad, Dek};
 use parley_domain::{ConversationId, KeyScope, MessageBody, MessageId, Sealed, Timestamp, UserId};
-use parley_store::KeyRotation;
+use parley_store::{KeyRotation, StoreError};
 
 use crate::Parley;
 use crate::conversations::Participant;
@@ -41,6 +41,11 @@ impl Parley {
                 if now.since(record.created_at) > self.settings.delete_for_everyone_window {
                     return Err(CoreError::DeleteWindowPassed);
                 }
+                // Deleted already (or emptied by an erasure): deleting again changes nothing,
+                // and must not cost another key rotation.
+                if record.body.as_bytes().is_empty() {
+                    return Ok(());
+                }
                 self.delete_for_everyone(participant.conversation_id(), me, id, now).await?;
                 let recipients = participant.record().conversation.parties();
                 self.events.publish(Event::MessageChanged { recipients, conversation: participant.conversation_id(), seq: record.seq });
@@ -63,10 +68,15 @@ impl Parley {
         for _ in 0..MAX_ROTATION_ATTEMPTS {
             let from = self.store.message_key_generation(conversation, author).await?;
             let Some(old) = self.keys.existing_dek(&KeyScope::MessageAuthor { conversation, author, generation: from }).await? else {
+                if self.store.message_key_generation(conversation, author).await? != from {
+                    // Another deletion rotated the key meanwhile: start again from its generation.
+                    continue;
+                }
                 // Nothing of the author's is readable any more: emptying the body is all.
                 return Ok(self.store.delete_message_for_everyone(id, now).await?);
             };
-            let new = self.keys.dek_for(&KeyScope::MessageAuthor { conversation, author, generation: from + 1 }, now).await?;
+            let next = KeyScope::MessageAuthor { conversation, author, generation: from + 1 };
+            let new = self.keys.dek_for(&next, now).await?;
             let (bodies, edits) = self.store.author_texts(conversation, author).await?;
             let rotation = KeyRotation {
                 conversation,
@@ -82,9 +92,22 @@ impl Parley {
                     KeyRing::edit_aad,
                 )?,
             };
-            if self.store.rotate_message_key(&rotation).await? {
-                self.keys.destroy(&KeyScope::MessageAuthor { conversation, author, generation: from }).await?;
-                return Ok(());
+            match self.store.rotate_message_key(&rotation).await {
+                Ok(true) => {
+                    // The generation before goes too, in case a crash once left it behind.
+                    for generation in from.saturating_sub(1)..=from {
+                        self.keys.destroy(&KeyScope::MessageAuthor { conversation, author, generation }).await?;
+                    }
+                    return Ok(());
+                }
+                Ok(false) => {}
+                // The conversation is being destroyed, or the author erased: the key made for the
+                // next generation must not outlive them (no rotation can use it any more).
+                Err(StoreError::NotFound(what)) => {
+                    self.keys.destroy(&next).await?;
+                    return Err(if what == "author" { CoreError::Unauthenticated } else { CoreError::ConversationNotFound });
+                }
+                Err(other) => return Err(other.into()),
             }
         }
         Err(CoreError::Overloaded { retry_after: std::time::Duration::from_secs(1) })
@@ -105,26 +128,32 @@ impl Parley {
     /// Destroys a conversation for good: keys first, so no copy of its messages can be read,
     /// then the rows, then the keys once more, in case a send racing the destruction made one
     /// again (its message went with the rows; the key must not outlive it).
+    /// The conversation is marked closing by then, so no send or key rotation commits into it
+    /// any more: the generations read first are the last ones, and the second pass reuses them
+    /// (the rows that record them are gone by then).
     pub(crate) async fn destroy_conversation(&self, conversation: ConversationId, parties: [UserId; 2]) -> Result<(), CoreError> {
-        self.destroy_message_keys(conversation, parties).await?;
+        let mut generations = [0; 2];
+        for (author, generation) in parties.into_iter().zip(&mut generations) {
+            *generation = self.destroy_author_keys(conversation, author).await?;
+        }
         self.store.destroy_conversation(conversation).await?;
-        self.destroy_message_keys(conversation, parties).await?;
+        for (author, generation) in parties.into_iter().zip(generations) {
+            self.destroy_key_generations(conversation, author, generation).await?;
+        }
         tracing::info!(conversation_id = %conversation, "conversation destroyed");
         Ok(())
     }
 
-    async fn destroy_message_keys(&self, conversation: ConversationId, authors: [UserId; 2]) -> Result<(), CoreError> {
-        for author in authors {
-            self.destroy_author_keys(conversation, author).await?;
-        }
-        Ok(())
+    /// Destroys every generation of the author's message key in the conversation (earlier
+    /// ones are normally gone already; a crash may have left one). Returns the newest.
+    pub(crate) async fn destroy_author_keys(&self, conversation: ConversationId, author: UserId) -> Result<u32, CoreError> {
+        let current = self.store.message_key_generation(conversation, author).await?;
+        self.destroy_key_generations(conversation, author, current).await?;
+        Ok(current)
     }
 
-    /// Destroys every generation of the author's message key in the conversation (earlier
-    /// ones are normally gone already; a crash may have left one).
-    pub(crate) async fn destroy_author_keys(&self, conversation: ConversationId, author: UserId) -> Result<(), CoreError> {
-        let current = self.store.message_key_generation(conversation, author).await?;
-        for generation in 0..=current {
+    async fn destroy_key_generations(&self, conversation: ConversationId, author: UserId, newest: u32) -> Result<(), CoreError> {
+        for generation in 0..=newest {
             self.keys.destroy(&KeyScope::MessageAuthor { conversation, author, generation }).await?;
         }
         Ok(())

@@ -93,7 +93,9 @@ impl Parley {
             };
             match self.store.append_message(&message).await {
                 Ok(appended) => break appended,
-                Err(StoreError::Conflict(Conflict::KeyRotated)) if attempts < MAX_SEAL_ATTEMPTS => {}
+                // The key moved on: the generation this send read is over (the rotation commits
+                // before it destroys that key), so a key this send made for it again goes.
+                Err(StoreError::Conflict(Conflict::KeyRotated)) if attempts < MAX_SEAL_ATTEMPTS => self.keys.destroy(&scope).await?,
                 // A conversation destroyed (or being destroyed) meanwhile is simply gone; an
                 // author erased meanwhile is no one. The key this send may have made goes too:
                 // nothing of theirs may outlive the destruction.
@@ -150,11 +152,11 @@ impl Parley {
                     Entry::Occupied(entry) => entry.into_mut(),
                     Entry::Vacant(entry) => entry.insert(self.message_key(participant, record.author, record.key_generation).await?),
                 };
-                key_gone |= dek.is_none() && !record.body.as_bytes().is_empty();
                 let body = dek.as_ref().and_then(|dek| readable_body(dek, &record));
+                key_gone |= body.is_none() && !record.body.as_bytes().is_empty();
                 items.push(view(participant, record, body));
             }
-            // A text whose key is gone: a deletion may have re-sealed it under a new key between
+            // A text that does not open: a deletion may have re-sealed it under a new key between
             // reading the page and its key. Reading once more sees the new one.
             if key_gone && !reread {
                 reread = true;

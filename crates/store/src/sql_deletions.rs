@@ -9,6 +9,23 @@ use crate::error::{Conflict, StoreError};
 use crate::records::{KeyRotation, MessageRecord};
 use crate::traits::DeletionStore;
 
+/// Takes the lock of the message's conversation, as sends and key rotations do.
+async fn lock_conversation_of(tx: &mut Tx<'_>, message: MessageId) -> Result<(), StoreError> {
+    sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE id = (SELECT conversation_id FROM messages WHERE id = $1)")
+        .bind(message.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The retention test of a conversation row: idle past the shorter of its own retention and
+/// the default (`$1` now, `$2` default days, `$3` a day in milliseconds).
+macro_rules! expired_at {
+    () => {
+        "last_activity_at + (CASE WHEN retention_days IS NOT NULL AND retention_days < $2 THEN retention_days ELSE $2 END) * $3 <= $1"
+    };
+}
+
 /// Empties a message's body and drops its earlier texts: deleted for everyone. Deleting twice
 /// keeps the first time.
 async fn empty_message(tx: &mut Tx<'_>, id: MessageId, at: Timestamp) -> Result<(), StoreError> {
@@ -79,7 +96,23 @@ impl DeletionStore for DataStore {
     async fn rotate_message_key(&self, rotation: &KeyRotation) -> Result<bool, StoreError> {
         let (conversation, author) = (rotation.conversation.to_string(), rotation.author.to_string());
         let mut tx = self.write.begin().await?;
-        sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE id = $1").bind(&conversation).execute(&mut *tx).await?;
+        // As a send: nothing more goes into a conversation being destroyed, or from an erased
+        // author (their keys are being destroyed, the next generation's included).
+        let open = sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE id = $1 AND closing_at IS NULL")
+            .bind(&conversation)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if open == 0 {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound("conversation"));
+        }
+        let author_live: Option<String> =
+            sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND erased_at IS NULL").bind(&author).fetch_optional(&mut *tx).await?;
+        if author_live.is_none() {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound("author"));
+        }
         if current_generation(&mut tx, &conversation, &author).await? != rotation.from {
             tx.rollback().await?;
             return Ok(false);
@@ -113,7 +146,7 @@ impl DeletionStore for DataStore {
         }
         empty_message(&mut tx, rotation.deleted, rotation.at).await?;
         for (id, body) in &rotation.bodies {
-            sqlx::query("UPDATE messages SET body_sealed = $2 WHERE id = $1")
+            sqlx::query("UPDATE messages SET body_sealed = $2 WHERE id = $1 AND deleted_at IS NULL")
                 .bind(id.to_string())
                 .bind(body.as_bytes())
                 .execute(&mut *tx)
@@ -150,6 +183,7 @@ impl DeletionStore for DataStore {
 
     async fn delete_message_for_everyone(&self, id: MessageId, at: Timestamp) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
+        lock_conversation_of(&mut tx, id).await?;
         empty_message(&mut tx, id, at).await?;
         tx.commit().await?;
         Ok(())
@@ -166,10 +200,7 @@ impl DeletionStore for DataStore {
         let mut tx = self.write.begin().await?;
         // The conversation's lock, as a key rotation takes it: the generation read next holds
         // until this commits.
-        sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE id = (SELECT conversation_id FROM messages WHERE id = $1)")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        lock_conversation_of(&mut tx, id).await?;
         let owner: Option<(String, String)> = sqlx::query_as("SELECT conversation_id, author_id FROM messages WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
@@ -324,17 +355,29 @@ impl DeletionStore for DataStore {
         limit: u32,
     ) -> Result<Vec<(ConversationId, [UserId; 2])>, StoreError> {
         const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-        // The expiry test is on the updated row itself, so PostgreSQL re-checks it against a
-        // send that committed while this statement waited for the row.
-        sqlx::query(
-            "UPDATE conversations SET closing_at = $1 WHERE closing_at IS NULL \
-             AND last_activity_at + (CASE WHEN retention_days IS NOT NULL AND retention_days < $2 THEN retention_days ELSE $2 END) * $3 <= $1",
-        )
+        let expired: Vec<String> = sqlx::query_scalar(concat!(
+            "SELECT id FROM conversations WHERE closing_at IS NULL AND ",
+            expired_at!(),
+            " ORDER BY id LIMIT $4"
+        ))
         .bind(now.as_millis())
         .bind(i64::from(default_days))
         .bind(DAY_MS)
-        .execute(&self.write)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
         .await?;
+        // One row per statement (so no run holds many row locks at once), with the expiry test
+        // again on the row itself: PostgreSQL re-checks it against a send that committed while
+        // the statement waited for the row.
+        for id in &expired {
+            sqlx::query(concat!("UPDATE conversations SET closing_at = $1 WHERE id = $4 AND closing_at IS NULL AND ", expired_at!()))
+                .bind(now.as_millis())
+                .bind(i64::from(default_days))
+                .bind(DAY_MS)
+                .bind(id)
+                .execute(&self.write)
+                .await?;
+        }
         let rows: Vec<(String, String, String)> =
             sqlx::query_as("SELECT id, buyer_id, seller_id FROM conversations WHERE closing_at IS NOT NULL ORDER BY closing_at LIMIT $1")
                 .bind(i64::from(limit))

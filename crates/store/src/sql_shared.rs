@@ -165,11 +165,16 @@ impl UserStore for DataStore {
         let mut tx = self.write.begin().await?;
         // Take the lock of each of the user's conversations first, as a send does: sends in
         // flight commit before this goes on (their messages are emptied below), later ones
-        // wait and then find the account erased.
-        sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE buyer_id = $1 OR seller_id = $1")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
+        // wait and then find the account erased. One at a time, in id order, so two erasures
+        // sharing conversations cannot deadlock.
+        let conversations: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM conversations WHERE buyer_id = $1 OR seller_id = $1 ORDER BY id")
+                .bind(&id)
+                .fetch_all(&mut *tx)
+                .await?;
+        for conversation in &conversations {
+            sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE id = $1").bind(conversation).execute(&mut *tx).await?;
+        }
         let ended: Vec<String> =
             sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id").bind(&id).fetch_all(&mut *tx).await?;
         for statement in [

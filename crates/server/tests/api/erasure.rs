@@ -5,6 +5,7 @@
 use parley_api::ProblemCode;
 use parley_api::messages::{ListMessagesQuery, MessagePage};
 use parley_testkit::{PASSWORD, TestApp};
+use sqlx::Connection as _;
 
 use crate::helpers::{assert_problem, open_conversation, send, snapshot};
 
@@ -100,6 +101,11 @@ async fn a_backup_taken_before_a_deletion_for_everyone_cannot_show_the_deleted_t
     snapshot(&app.data_dir().join("parley.db"), &backup.path().join("parley.db")).await;
 
     buyer.client.delete_message(conversation.id, regretted.id, "everyone").await.unwrap();
+    // Deleting it again changes nothing, and costs no second rotation.
+    buyer.client.delete_message(conversation.id, regretted.id, "everyone").await.unwrap();
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", app.data_dir().join("parley.db").display())).await.unwrap();
+    let generations: Vec<i64> = sqlx::query_scalar("SELECT generation FROM message_key_generations").fetch_all(&mut db).await.unwrap();
+    assert_eq!(generations, [1]);
     let page = seller.client.list_messages(conversation.id, &ListMessagesQuery::default()).await.unwrap();
     assert_eq!(bodies(&page), [Some("Is the watch still available?"), None, Some("Yes")], "the rest reads on, re-sealed");
     // Sending and editing go on under the author's new key.
