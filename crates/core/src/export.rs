@@ -162,12 +162,26 @@ impl Parley {
         Ok(archived)
     }
 
+    /// Every message of the conversation. A body that does not open may have been re-sealed by
+    /// a deletion while the archive was read: the conversation is read once more then.
     async fn messages_archive(
         &self,
         user: UserId,
         conversation: parley_domain::ConversationId,
         other: &Handle,
     ) -> Result<Vec<Value>, CoreError> {
+        let (archived, complete) = self.read_messages_archive(user, conversation, other).await?;
+        if complete { Ok(archived) } else { Ok(self.read_messages_archive(user, conversation, other).await?.0) }
+    }
+
+    /// The conversation's messages, and whether every stored body opened.
+    async fn read_messages_archive(
+        &self,
+        user: UserId,
+        conversation: parley_domain::ConversationId,
+        other: &Handle,
+    ) -> Result<(Vec<Value>, bool), CoreError> {
+        let mut complete = true;
         let page = PageLimit::parse(Some(PageLimit::MAX))?;
         let mut after = Seq::ZERO;
         let mut keys = std::collections::HashMap::new();
@@ -185,6 +199,7 @@ impl Parley {
                     }
                 };
                 let body = key.as_ref().and_then(|dek| crate::messages::readable_body(dek, &record));
+                complete &= body.is_some() || record.body.as_bytes().is_empty();
                 archived.push(json!({
                     "seq": record.seq.value(),
                     "mine": record.author == user,
@@ -194,7 +209,7 @@ impl Parley {
                 }));
             }
         }
-        Ok(archived)
+        Ok((archived, complete))
     }
 }
 

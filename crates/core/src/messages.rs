@@ -198,12 +198,24 @@ impl Parley {
     }
 
     async fn replayed(&self, participant: &Participant, record: MessageRecord, body: &MessageBody) -> Result<Sent, CoreError> {
-        let dek = self.message_key(participant, record.author, record.key_generation).await?;
-        let stored = dek.as_ref().and_then(|dek| readable_body(dek, &record));
+        let mut record = record;
+        let mut stored = self.stored_body(participant, &record).await?;
+        if stored.is_none() && !record.body.as_bytes().is_empty() {
+            // Re-sealed by a deletion between reading the record and its key: read it again.
+            let again = self.store.message_by_client_msg_id(record.conversation_id, record.author, &record.client_msg_id).await?;
+            record = again.ok_or(CoreError::MessageNotFound)?;
+            stored = self.stored_body(participant, &record).await?;
+        }
         if stored.as_ref() != Some(body) {
             return Err(CoreError::ClientMsgIdReused);
         }
         Ok(Inserted::Existing(view(participant, record, stored)))
+    }
+
+    /// The record's body, if its key exists and it opens.
+    async fn stored_body(&self, participant: &Participant, record: &MessageRecord) -> Result<Option<MessageBody>, CoreError> {
+        let dek = self.message_key(participant, record.author, record.key_generation).await?;
+        Ok(dek.as_ref().and_then(|dek| readable_body(dek, record)))
     }
 
     /// Replaces the text of one of the caller's messages, within the edit window; the previous
@@ -223,8 +235,17 @@ impl Parley {
             if now.since(record.created_at) > self.settings.edit_window {
                 return Err(CoreError::EditWindowPassed);
             }
-            let dek = self.message_key(participant, me, record.key_generation).await?.ok_or(CoreError::MessageNotFound)?;
-            let previous = readable_body(&dek, &record).ok_or(CoreError::MessageNotFound)?;
+            // A key (or a body) from before a rotation that committed meanwhile: read again.
+            let Some((dek, previous)) = self
+                .message_key(participant, me, record.key_generation)
+                .await?
+                .and_then(|dek| readable_body(&dek, &record).map(|b| (dek, b)))
+            else {
+                if attempts < MAX_SEAL_ATTEMPTS {
+                    continue;
+                }
+                return Err(CoreError::MessageNotFound);
+            };
             let edit_id = Uuid::now_v7();
             let previous = Sealed::from_bytes(dek.seal(previous.expose().as_bytes(), &KeyRing::edit_aad(&edit_id))?);
             let sealed = Sealed::from_bytes(dek.seal(body.expose().as_bytes(), &KeyRing::body_aad(&id))?);
