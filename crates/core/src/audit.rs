@@ -4,10 +4,10 @@
 //! fields: an erased user stays in it only as an id. `parley audit verify` walks the chain.
 //!
 //! Editing, removing or reordering entries breaks the chain, and nobody without the key store
-//! can make a new one. The newest entry (the head) is kept in the database too, so someone who
-//! can write the database could cut the tail and move the head back: each append therefore
-//! also logs the head and sets the `parley_audit_entries` gauge, copies kept elsewhere to
-//! compare with.
+//! can make a new one. The newest entry (the head) is kept in the data database, so someone who
+//! can write it could cut the tail and move the head back: each append therefore also moves a
+//! checkpoint in the key store (verification refuses a head behind it, or an entry there with
+//! another hash), logs the head and sets the `parley_audit_entries` gauge.
 
 use parley_domain::UserId;
 use parley_store::{AuditEntry, AuditRecord};
@@ -66,8 +66,10 @@ impl Parley {
             details: details.to_string(),
         };
         let record = self.store.append_audit(&entry, &|seq, previous, entry| self.keys.audit_mac(seq, previous, entry)).await?;
-        // The head also leaves the database (logs, metrics): someone who can rewrite the
-        // database could cut the log's tail and its head together, but not these copies.
+        self.keys.advance_audit_checkpoint(record.seq, &record.hash).await?;
+        // The head also leaves the data database (the key store's checkpoint, logs, metrics):
+        // someone who can rewrite that database could cut the log's tail and its head
+        // together, but not these copies.
         let head = base64::Engine::encode(&base64::engine::general_purpose::STANDARD_NO_PAD, record.hash);
         tracing::info!(seq = record.seq, head, action, "audited");
         #[allow(clippy::cast_precision_loss, reason = "a gauge is a float; entry counts stay far below 2^52")]
@@ -83,14 +85,22 @@ impl Parley {
     /// Walks the whole chain: every entry's MAC must follow from the one before, numbers must
     /// run without gaps, and the last entry must be the head.
     pub async fn verify_audit_log(&self) -> Result<AuditVerdict, CoreError> {
+        // The checkpoint first: it only moves after an entry committed, so the head read next is
+        // at least as far.
+        let checkpoint = self.keys.audit_checkpoint().await?;
         let (head_seq, head_hash) = self.store.audit_head().await?;
+        if let Some((checkpoint_seq, _)) = checkpoint.filter(|(seq, _)| *seq > head_seq) {
+            // The head was moved back past what the server last wrote: entries were cut.
+            return Ok(AuditVerdict::Broken { at_seq: head_seq.min(checkpoint_seq) + 1 });
+        }
         let (mut seq, mut previous) = (0u64, [0u8; 32]);
         // Entries appended after the head was read are the next verification's.
         while seq < head_seq {
             let page = self.store.audit_entries(seq, AUDIT_PAGE).await?;
             let before = seq;
             for record in page.into_iter().take_while(|record| record.seq <= head_seq) {
-                if record.seq != seq + 1 || record.hash != self.keys.audit_mac(record.seq, &previous, &record.entry) {
+                let off_checkpoint = checkpoint.is_some_and(|(at, hash)| at == record.seq && hash != record.hash);
+                if record.seq != seq + 1 || record.hash != self.keys.audit_mac(record.seq, &previous, &record.entry) || off_checkpoint {
                     return Ok(AuditVerdict::Broken { at_seq: seq + 1 });
                 }
                 (seq, previous) = (record.seq, record.hash);

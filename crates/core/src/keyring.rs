@@ -42,6 +42,16 @@ impl KeyRing {
         Ok(())
     }
 
+    /// The audit log's checkpoint, kept in the key store (apart from the data database).
+    pub async fn audit_checkpoint(&self) -> Result<Option<(u64, [u8; 32])>, CoreError> {
+        Ok(self.store.audit_checkpoint().await?)
+    }
+
+    /// Moves the audit checkpoint forward to entry `seq`.
+    pub async fn advance_audit_checkpoint(&self, seq: u64, hash: &[u8; 32]) -> Result<(), CoreError> {
+        Ok(self.store.advance_audit_checkpoint(seq, hash).await?)
+    }
+
     /// The blind index of an email address.
     pub fn email_index(&self, email: &EmailAddress) -> BlindIndex {
         self.blind_index.email(email)

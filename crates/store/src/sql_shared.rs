@@ -625,6 +625,28 @@ impl KeyStore for KeyStoreImpl {
         let result = sqlx::query("DELETE FROM data_keys WHERE scope = $1").bind(scope.name()).execute(&self.write).await?;
         Ok(result.rows_affected() > 0)
     }
+
+    async fn audit_checkpoint(&self) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_checkpoint WHERE id = 1").fetch_optional(&self.read).await?;
+        row.map(|row| {
+            let seq = u64::try_from(row.try_get::<i64, _>("seq")?).map_err(|_| StoreError::Corrupt("audit_checkpoint.seq"))?;
+            Ok((seq, hash_column(&row, "hash")?))
+        })
+        .transpose()
+    }
+
+    async fn advance_audit_checkpoint(&self, seq: u64, hash: &[u8; 32]) -> Result<(), StoreError> {
+        let seq = i64::try_from(seq).map_err(|_| StoreError::Corrupt("audit_checkpoint.seq"))?;
+        sqlx::query(
+            "INSERT INTO audit_checkpoint (id, seq, hash) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash WHERE audit_checkpoint.seq < excluded.seq",
+        )
+        .bind(seq)
+        .bind(hash.as_slice())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
 }
 
 type Tx<'t> = sqlx::Transaction<'t, Db>;

@@ -416,4 +416,8 @@ pub trait KeyStore: Send + Sync {
     async fn insert_key_if_absent(&self, scope: &KeyScope, key: &WrappedKey, at: Timestamp) -> Result<WrappedKey, StoreError>;
     /// Destroys the key under `scope`; says whether there was one.
     async fn destroy_key(&self, scope: &KeyScope) -> Result<bool, StoreError>;
+    /// The audit log's checkpoint (entry number and hash), if one was set.
+    async fn audit_checkpoint(&self) -> Result<Option<(u64, [u8; 32])>, StoreError>;
+    /// Moves the audit checkpoint to entry `seq`; never backwards.
+    async fn advance_audit_checkpoint(&self, seq: u64, hash: &[u8; 32]) -> Result<(), StoreError>;
 }

@@ -92,4 +92,7 @@ async fn any_change_to_the_stored_log_breaks_the_chain() {
     sqlx::query("UPDATE audit_log SET seq = CASE seq WHEN -1 THEN 2 ELSE 1 END WHERE seq < 0").execute(&mut db).await.unwrap();
     sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(&mut db).await.unwrap();
     assert_eq!(app.core.verify_audit_log().await.unwrap(), AuditVerdict::Broken { at_seq: 3 }, "a cut tail");
+    // Moving the head back with it does not help: the key store's checkpoint says 3.
+    sqlx::query("UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_log WHERE seq = 2)").execute(&mut db).await.unwrap();
+    assert_eq!(app.core.verify_audit_log().await.unwrap(), AuditVerdict::Broken { at_seq: 3 }, "a cut tail and a moved head");
 }

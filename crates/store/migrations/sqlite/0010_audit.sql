@@ -1,9 +1,9 @@
 -- The audit log: append-only and hash-chained. Each entry's `hash` is a keyed MAC (the key
 -- lives in the key store) over the previous entry's hash and this entry, so an edited, deleted
 -- or reordered entry shows on verification, and someone with only the database cannot forge a
--- chain. A cut-off tail shows against `audit_head`, unless the head is moved back too: the
--- server also logs each new head and exports the count as a metric, to compare with. Entries
--- name pseudonymous ids and counts, never content or personal fields.
+-- chain. A cut-off tail shows against `audit_head`, and against a checkpoint of it kept in the
+-- key store if the head is moved back too. Entries name pseudonymous ids and counts, never
+-- content or personal fields.
 CREATE TABLE audit_log (
     seq     INTEGER PRIMARY KEY,
     at      INTEGER NOT NULL,

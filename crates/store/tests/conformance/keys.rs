@@ -42,3 +42,15 @@ async fn racing_creators_agree_on_one_key() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_audit_checkpoint_only_moves_forward() {
+    on_both_backends("keys_checkpoint", |backend| async move {
+        assert_eq!(backend.keys.audit_checkpoint().await.unwrap(), None);
+        backend.keys.advance_audit_checkpoint(2, &[2; 32]).await.unwrap();
+        backend.keys.advance_audit_checkpoint(5, &[5; 32]).await.unwrap();
+        backend.keys.advance_audit_checkpoint(4, &[4; 32]).await.unwrap();
+        assert_eq!(backend.keys.audit_checkpoint().await.unwrap(), Some((5, [5; 32])), "a late writer does not move it back");
+    })
+    .await;
+}
