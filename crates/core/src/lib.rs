@@ -58,7 +58,7 @@ pub use passkeys::{PasskeyCeremony, PasskeySettings, PasskeyView};
 pub use preferences::BlockedUser;
 pub use retention::{MAX_RETENTION_DAYS, RetentionReport};
 pub use sessions::SessionView;
-pub use sso::{SsoKeys, SsoProvider, SsoRefusal};
+pub use sso::{RemoteKeys, SsoKeys, SsoProvider, SsoRefusal};
 
 /// How recent a login must be for the session to change credentials (passkeys, TOTP): a
 /// stolen long-lived session cannot plant a lasting way back in.

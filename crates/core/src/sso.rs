@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -89,28 +90,69 @@ impl fmt::Debug for SsoProvider {
     }
 }
 
-/// Verification keys: one key, or a JWKS by key id.
+/// Verification keys: one key, a JWKS by key id, or a JWKS the server keeps fetching.
 #[derive(Clone)]
 pub enum SsoKeys {
     /// The only key (a shared secret, or a public key).
     Single(DecodingKey),
     /// Keys by `kid`.
     ByKeyId(HashMap<String, DecodingKey>),
+    /// Keys by `kid` from the marketplace's JWKS URL, replaced as the server fetches it again.
+    Remote(Arc<RemoteKeys>),
 }
 
 impl SsoKeys {
     /// Keys by id from a JWKS document; every key needs a `kid`.
     pub fn from_jwks(json: &str) -> Result<Self, String> {
-        let set: JwkSet = serde_json::from_str(json).map_err(|e| format!("not a JWKS document: {e}"))?;
-        let mut keys = HashMap::new();
-        for jwk in &set.keys {
-            let kid = jwk.common.key_id.clone().ok_or("every key in the JWKS needs a kid")?;
-            keys.insert(kid, DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key: {e}"))?);
-        }
-        if keys.is_empty() {
-            return Err("the JWKS has no keys".into());
-        }
-        Ok(SsoKeys::ByKeyId(keys))
+        parse_jwks(json).map(SsoKeys::ByKeyId)
+    }
+}
+
+fn parse_jwks(json: &str) -> Result<HashMap<String, DecodingKey>, String> {
+    let set: JwkSet = serde_json::from_str(json).map_err(|e| format!("not a JWKS document: {e}"))?;
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let kid = jwk.common.key_id.clone().ok_or("every key in the JWKS needs a kid")?;
+        keys.insert(kid, DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key: {e}"))?);
+    }
+    if keys.is_empty() {
+        return Err("the JWKS has no keys".into());
+    }
+    Ok(keys)
+}
+
+/// A marketplace's key set fetched from its JWKS URL. The core reads it; the server fetches
+/// it, at start, periodically, and when a token names a key id it does not hold (the
+/// marketplace rotated its keys), which the core signals through [`RemoteKeys::wanted`].
+#[derive(Default)]
+pub struct RemoteKeys {
+    keys: RwLock<HashMap<String, DecodingKey>>,
+    wanted: tokio::sync::Notify,
+}
+
+impl RemoteKeys {
+    /// Replaces the keys with those of a freshly fetched JWKS document; a document that does
+    /// not parse changes nothing. Returns how many keys it held.
+    pub fn replace(&self, json: &str) -> Result<usize, String> {
+        let keys = parse_jwks(json)?;
+        let count = keys.len();
+        *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
+        Ok(count)
+    }
+
+    /// Whether no fetch succeeded yet.
+    pub fn is_empty(&self) -> bool {
+        self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty()
+    }
+
+    /// The key with this id, if the last fetch had it.
+    fn key(&self, kid: &str) -> Option<DecodingKey> {
+        self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(kid).cloned()
+    }
+
+    /// Resolves when a token named a key id the set lacks: time to fetch again.
+    pub async fn wanted(&self) {
+        self.wanted.notified().await;
     }
 }
 
@@ -198,12 +240,15 @@ fn verify(provider: &SsoProvider, token: &str, now: Timestamp) -> Result<Claims,
     if alg.eq_ignore_ascii_case("none") || alg != algorithm_name(provider.algorithm) {
         return Err(SsoRefusal::AlgorithmRefused);
     }
+    let kid = || header.get("kid").and_then(serde_json::Value::as_str).ok_or(SsoRefusal::UnknownKey);
     let key = match &provider.keys {
-        SsoKeys::Single(key) => key,
-        SsoKeys::ByKeyId(keys) => {
-            let kid = header.get("kid").and_then(serde_json::Value::as_str).ok_or(SsoRefusal::UnknownKey)?;
-            keys.get(kid).ok_or(SsoRefusal::UnknownKey)?
-        }
+        SsoKeys::Single(key) => key.clone(),
+        SsoKeys::ByKeyId(keys) => keys.get(kid()?).ok_or(SsoRefusal::UnknownKey)?.clone(),
+        SsoKeys::Remote(remote) => remote.key(kid()?).ok_or_else(|| {
+            // Perhaps a key the marketplace rotated in since the last fetch: fetch again.
+            remote.wanted.notify_one();
+            SsoRefusal::UnknownKey
+        })?,
     };
     let mut validation = Validation::new(provider.algorithm);
     validation.set_issuer(&[&provider.issuer]);
@@ -212,7 +257,7 @@ fn verify(provider: &SsoProvider, token: &str, now: Timestamp) -> Result<Claims,
     // Times are checked below on Parley's clock.
     validation.validate_exp = false;
     validation.validate_nbf = false;
-    let claims = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|error| refusal_of(error.kind()))?.claims;
+    let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|error| refusal_of(error.kind()))?.claims;
     let now_secs = now.as_millis() / 1000;
     let leeway = i64::try_from(LEEWAY.as_secs()).unwrap_or(60);
     if claims.exp.saturating_add(leeway) < now_secs {

@@ -133,6 +133,14 @@ pub struct SsoConfig {
     /// For `rs256`/`eddsa`: a JWKS file with the public keys by `kid`.
     #[serde(default)]
     pub jwks_file: PathBuf,
+    /// For `rs256`/`eddsa`: the marketplace's JWKS URL (`https://`), fetched at start, every
+    /// ten minutes, and when a token names a key id the last fetch did not have.
+    #[serde(default)]
+    pub jwks_url: String,
+    /// With `jwks_url`: a PEM file of the only CA to trust for it (a private CA); empty means
+    /// the system's roots.
+    #[serde(default)]
+    pub jwks_ca_file: PathBuf,
 }
 
 fn default_sso_audience() -> String {
@@ -645,17 +653,27 @@ impl Config {
             if sso.issuer.is_empty() || sso.audience.is_empty() {
                 return invalid(format!("`{}`: issuer and audience are required", sso.name));
             }
-            let (secret, pem, jwks) =
-                (!sso.shared_secret.0.is_empty(), !sso.public_key_file.as_os_str().is_empty(), !sso.jwks_file.as_os_str().is_empty());
+            let (secret, pem, jwks, url) = (
+                !sso.shared_secret.0.is_empty(),
+                !sso.public_key_file.as_os_str().is_empty(),
+                !sso.jwks_file.as_os_str().is_empty(),
+                !sso.jwks_url.is_empty(),
+            );
             let keys_ok = match sso.algorithm {
-                SsoAlgorithm::Hs256 => secret && !pem && !jwks && sso.shared_secret.0.len() >= 32,
-                SsoAlgorithm::Rs256 | SsoAlgorithm::Eddsa => !secret && (pem != jwks),
+                SsoAlgorithm::Hs256 => secret && !pem && !jwks && !url && sso.shared_secret.0.len() >= 32,
+                SsoAlgorithm::Rs256 | SsoAlgorithm::Eddsa => !secret && [pem, jwks, url].into_iter().filter(|set| *set).count() == 1,
             };
             if !keys_ok {
                 return invalid(format!(
-                    "`{}`: hs256 needs shared_secret (at least 32 bytes) alone; rs256 and eddsa need exactly one of public_key_file, jwks_file",
+                    "`{}`: hs256 needs shared_secret (at least 32 bytes) alone; rs256 and eddsa need exactly one of public_key_file, jwks_file, jwks_url",
                     sso.name
                 ));
+            }
+            if url && (!sso.jwks_url.starts_with("https://") || sso.jwks_url.contains(char::is_whitespace)) {
+                return invalid(format!("`{}`: jwks_url must be an https:// URL", sso.name));
+            }
+            if !url && !sso.jwks_ca_file.as_os_str().is_empty() {
+                return invalid(format!("`{}`: jwks_ca_file goes with jwks_url", sso.name));
             }
         }
         Ok(())
@@ -1042,6 +1060,8 @@ mod security_tests {
             shared_secret: ConfigSecret::default(),
             public_key_file: PathBuf::new(),
             jwks_file: PathBuf::new(),
+            jwks_url: String::new(),
+            jwks_ca_file: PathBuf::new(),
         }
     }
 
@@ -1106,6 +1126,17 @@ mod security_tests {
         config.sso[1].public_key_file = "key.pem".into();
         assert_eq!(invalid_key(&config), "sso", "one key source");
         config.sso[1].public_key_file = PathBuf::new();
+        config.sso[1].jwks_url = "https://shop.example/jwks.json".into();
+        assert_eq!(invalid_key(&config), "sso", "a file and a URL");
+        config.sso[1].jwks_file = PathBuf::new();
+        config.validate().unwrap();
+        config.sso[1].jwks_url = "http://shop.example/jwks.json".into();
+        assert_eq!(invalid_key(&config), "sso", "https only");
+        config.sso[1].jwks_url = String::new();
+        config.sso[1].jwks_file = "jwks.json".into();
+        config.sso[1].jwks_ca_file = "ca.pem".into();
+        assert_eq!(invalid_key(&config), "sso", "a CA file only goes with a URL");
+        config.sso[1].jwks_ca_file = PathBuf::new();
         config.sso[1].name = "Big Shop".into();
         assert_eq!(invalid_key(&config), "sso");
     }

@@ -68,6 +68,7 @@ impl Runtime {
 /// A built server, bound to its port, ready to run.
 pub struct Server {
     admin: Option<TcpListener>,
+    jwks: Vec<sso::JwksFetcher>,
     mailer: Option<(mail::Mailer, lettre::message::Mailbox, Duration)>,
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
@@ -84,7 +85,13 @@ impl Server {
         // The recorder is installed before the first count, whether or not anyone scrapes it.
         metrics::handle();
         let bus = Arc::new(InProcessBus::new(config.stream.send_queue));
-        let core = open_core(config, &runtime, bus.clone()).await?;
+        let (core, jwks) = open_core_with_fetchers(config, &runtime, bus.clone()).await?;
+        // A marketplace that is down at start only delays its logins: the fetchers retry.
+        for fetcher in &jwks {
+            if let Err(error) = fetcher.fetch().await {
+                tracing::warn!(error = %format!("{error:#}"), "cannot fetch a single sign-on JWKS at start; will retry");
+            }
+        }
         let material = bootstrap::tls_material(config)?;
         let tls = tls::server_config(&material)?;
         let listener = TcpListener::bind(config.http.listen).await.with_context(|| format!("cannot listen on {}", config.http.listen))?;
@@ -128,7 +135,7 @@ impl Server {
         };
         let from = config.mail.from.parse().context("mail.from")?;
         let mailer = Some((mail::Mailer::from_config(config)?, from, Duration::from_millis(config.mail.poll_interval_ms)));
-        Ok(Self { admin, mailer, listener, tls, app, limits, state, ca_pem: material.ca_pem })
+        Ok(Self { admin, jwks, mailer, listener, tls, app, limits, state, ca_pem: material.ca_pem })
     }
 
     /// The bound address (useful with port 0).
@@ -164,7 +171,8 @@ impl Server {
     /// Serves until the shutdown token is cancelled, then drains requests and closes
     /// WebSockets with 1001.
     pub async fn run_until_stopped(self) {
-        let Server { admin, mailer, listener, tls, app, limits, state, .. } = self;
+        let Server { admin, jwks, mailer, listener, tls, app, limits, state, .. } = self;
+        let jwks: Vec<_> = jwks.into_iter().map(|fetcher| tokio::spawn(fetcher.keep_fresh(state.shutdown.clone()))).collect();
         let admin = admin.map(|listener| tokio::spawn(metrics::serve_admin(listener, state.shutdown.clone())));
         let maintenance = tokio::spawn(maintain(state.clone()));
         let outbox = mailer.map(|(mailer, from, poll)| {
@@ -174,6 +182,9 @@ impl Server {
         maintenance.abort();
         if let Some(admin) = admin {
             admin.abort();
+        }
+        for fetcher in jwks {
+            fetcher.abort();
         }
         if let Some(outbox) = outbox {
             outbox.abort();
@@ -189,6 +200,16 @@ impl Server {
 /// Opens the core as the configuration says (data directory, master key, stores), without a
 /// listener: for `parley serve` and for the operator commands (`parley user ...`).
 pub async fn open_core(config: &Config, runtime: &Runtime, events: Arc<dyn parley_core::EventPublisher>) -> anyhow::Result<Arc<Parley>> {
+    Ok(open_core_with_fetchers(config, runtime, events).await?.0)
+}
+
+/// [`open_core`], and the fetchers of the single sign-on key sets behind a URL, which the
+/// server keeps fresh.
+async fn open_core_with_fetchers(
+    config: &Config,
+    runtime: &Runtime,
+    events: Arc<dyn parley_core::EventPublisher>,
+) -> anyhow::Result<(Arc<Parley>, Vec<sso::JwksFetcher>)> {
     tls::install_crypto_provider();
     config.validate()?;
     bootstrap::prepare_data_dir(&config.data_dir)?;
@@ -200,10 +221,10 @@ pub async fn open_core(config: &Config, runtime: &Runtime, events: Arc<dyn parle
     let store = connect_store(&config.database()?, durability).await.context("cannot open the database")?;
     let key_store = connect_key_store(&config.key_store()?).await.context("cannot open the key store")?;
     let deps = Dependencies { store, key_store, kek, clock: Arc::clone(&runtime.clock), events };
-    let settings = Settings { sso: sso::providers(config)?, ..core_settings(config) };
-    let core = Parley::new(deps, settings).await.context("cannot start the core")?;
+    let (sso, fetchers) = sso::providers(config)?;
+    let core = Parley::new(deps, Settings { sso, ..core_settings(config) }).await.context("cannot start the core")?;
     core.ensure_privacy_policy(DEFAULT_PRIVACY_POLICY).await.context("cannot publish the first privacy policy")?;
-    Ok(Arc::new(core))
+    Ok((Arc::new(core), fetchers))
 }
 
 /// The privacy policy published as version 1 on first start; `parley policy publish` replaces it.

@@ -31,6 +31,8 @@ fn integration(name: &str, algorithm: SsoAlgorithm) -> SsoConfig {
         shared_secret: parley_server::config::ConfigSecret::default(),
         public_key_file: std::path::PathBuf::new(),
         jwks_file: std::path::PathBuf::new(),
+        jwks_url: String::new(),
+        jwks_ca_file: std::path::PathBuf::new(),
     }
 }
 
@@ -197,4 +199,91 @@ fn header_pointing_elsewhere(claims: &Value) -> String {
     let parts: Vec<&str> = forged.split('.').collect();
     let relabelled = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"shop-2026","jku":"https://evil.example/jwks.json"}"#);
     format!("{relabelled}.{}.{}", parts[1], parts[2])
+}
+
+/// The marketplace's side of a JWKS URL: its key set at an HTTPS address (under a CA of its
+/// own), which it can rotate.
+struct Marketplace {
+    url: String,
+    ca_file: std::path::PathBuf,
+    jwks: std::sync::Arc<std::sync::Mutex<String>>,
+    shutdown: tokio_util::sync::CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Marketplace {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = parley_server::config::Config { data_dir: dir.path().join("market"), ..Default::default() };
+        let material = parley_server::bootstrap::tls_material(&config).unwrap();
+        let ca_file = dir.path().join("market-ca.pem");
+        std::fs::write(&ca_file, material.ca_pem.as_deref().unwrap()).unwrap();
+        let jwks = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let served = std::sync::Arc::clone(&jwks);
+        let app = axum::Router::new().route("/jwks.json", axum::routing::get(move || async move { served.lock().unwrap().clone() }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://127.0.0.1:{}/jwks.json", listener.local_addr().unwrap().port());
+        let limits = parley_server::listener::ConnectionLimits {
+            max_connections: 16,
+            max_connections_per_ip: 16,
+            tls_handshake_timeout: Duration::from_secs(5),
+            header_read_timeout: Duration::from_secs(5),
+            drain_timeout: Duration::from_secs(1),
+        };
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let tls = parley_server::tls::server_config(&material).unwrap();
+        tokio::spawn(parley_server::listener::serve(listener, tls, app, limits, shutdown.clone()));
+        Self { url, ca_file, jwks, shutdown, _dir: dir }
+    }
+
+    /// Publishes a key set of these Ed25519 keys, by id.
+    fn publish(&self, keys: &[(&str, &Ed25519KeyPair)]) {
+        let keys: Vec<Value> = keys
+            .iter()
+            .map(|(kid, key)| json!({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": URL_SAFE_NO_PAD.encode(key.public_key().as_ref())}))
+            .collect();
+        *self.jwks.lock().unwrap() = json!({ "keys": keys }).to_string();
+    }
+}
+
+fn eddsa(claims: &Value, kid: &str, key: &Ed25519KeyPair) -> String {
+    let header = Header { kid: Some(kid.into()), ..Header::new(Algorithm::EdDSA) };
+    encode(&header, claims, &EncodingKey::from_ed_der(&ed_pkcs8(key))).unwrap()
+}
+
+#[tokio::test]
+async fn keys_fetched_from_a_jwks_url_follow_the_marketplaces_rotation() {
+    let market = Marketplace::start().await;
+    let (old, new) = (Ed25519KeyPair::generate().unwrap(), Ed25519KeyPair::generate().unwrap());
+    market.publish(&[("2026-a", &old)]);
+    let app = TestApp::spawn_with(|config| {
+        config.sso = vec![SsoConfig {
+            jwks_url: market.url.clone(),
+            jwks_ca_file: market.ca_file.clone(),
+            ..integration("remote", SsoAlgorithm::Eddsa)
+        }];
+    })
+    .await;
+    app.client.sso_login(&request("remote", eddsa(&claims(&app, "buyer-1"), "2026-a", &old))).await.unwrap();
+
+    // The marketplace rotates its key. The first token with the new key id finds Parley
+    // without it and makes it fetch the set again; the next ones are accepted.
+    market.publish(&[("2026-b", &new)]);
+    let mut accepted = false;
+    for _ in 0..50 {
+        match app.client.sso_login(&request("remote", eddsa(&claims(&app, "buyer-1"), "2026-b", &new))).await {
+            Ok(_) => {
+                accepted = true;
+                break;
+            }
+            Err(error) => {
+                assert_problem::<()>(Err(error), 401, ProblemCode::SsoUnknownKey);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    assert!(accepted, "the rotated key was fetched");
+    let retired = app.client.sso_login(&request("remote", eddsa(&claims(&app, "buyer-1"), "2026-a", &old))).await;
+    assert_problem(retired, 401, ProblemCode::SsoUnknownKey);
+    market.shutdown.cancel();
 }
