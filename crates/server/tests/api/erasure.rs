@@ -73,15 +73,7 @@ async fn a_backup_taken_before_an_erasure_cannot_be_read_after_it() {
 
     buyer.client.erase_account(Some(PASSWORD)).await.unwrap();
 
-    // Restore the old database next to today's key store and master key.
-    let restored = tempfile::tempdir().unwrap();
-    let restored_dir = restored.path().join("data");
-    std::fs::create_dir(&restored_dir).unwrap();
-    std::fs::copy(backup.path().join("parley.db"), restored_dir.join("parley.db")).unwrap();
-    snapshot(&app.data_dir().join("keys.db"), &restored_dir.join("keys.db")).await;
-    std::fs::copy(app.data_dir().join("master.key"), restored_dir.join("master.key")).unwrap();
-    app.stop().await;
-    let restored_app = TestApp::spawn_with(|config| config.data_dir.clone_from(&restored_dir)).await;
+    let (restored_app, _restored) = restore(app, &backup.path().join("parley.db")).await;
     // The seller's session is in the backup: it still works, and reads the conversation.
     let witness = restored_app.client.authenticated(&seller.token);
     let page = witness.list_messages(conversation.id, &ListMessagesQuery::default()).await.unwrap();
@@ -116,15 +108,22 @@ async fn a_backup_taken_before_a_deletion_for_everyone_cannot_show_the_deleted_t
     assert_eq!(exported[0].as_deref(), Some("Is the watch still available?"));
     assert_eq!(exported[3].as_deref(), Some("When could I pick it up?"));
 
-    let restored = tempfile::tempdir().unwrap();
-    let restored_dir = restored.path().join("data");
-    std::fs::create_dir(&restored_dir).unwrap();
-    std::fs::copy(backup.path().join("parley.db"), restored_dir.join("parley.db")).unwrap();
-    snapshot(&app.data_dir().join("keys.db"), &restored_dir.join("keys.db")).await;
-    std::fs::copy(app.data_dir().join("master.key"), restored_dir.join("master.key")).unwrap();
-    app.stop().await;
-    let restored_app = TestApp::spawn_with(|config| config.data_dir.clone_from(&restored_dir)).await;
+    let (restored_app, _restored) = restore(app, &backup.path().join("parley.db")).await;
     let witness = restored_app.client.authenticated(&seller.token);
     let page = witness.list_messages(conversation.id, &ListMessagesQuery::default()).await.unwrap();
     assert_eq!(bodies(&page), [None, None, Some("Yes")], "the key the backup's texts were sealed under is gone");
+}
+
+/// Stops `app` and starts a server on `backup` (an old copy of its database) next to today's
+/// key store and master key: what an operator restoring a backup gets. The directory lives as
+/// long as the returned guard.
+async fn restore(app: TestApp, backup: &std::path::Path) -> (TestApp, tempfile::TempDir) {
+    let restored = tempfile::tempdir().unwrap();
+    let restored_dir = restored.path().join("data");
+    std::fs::create_dir(&restored_dir).unwrap();
+    std::fs::copy(backup, restored_dir.join("parley.db")).unwrap();
+    snapshot(&app.data_dir().join("keys.db"), &restored_dir.join("keys.db")).await;
+    std::fs::copy(app.data_dir().join("master.key"), restored_dir.join("master.key")).unwrap();
+    app.stop().await;
+    (TestApp::spawn_with(|config| config.data_dir.clone_from(&restored_dir)).await, restored)
 }
