@@ -106,9 +106,10 @@ impl Parley {
         Ok(record.ok_or(CoreError::PolicyNotFound)?.into())
     }
 
-    /// The current policy version (the store always has one once the server has started).
+    /// The current policy version (the store always has one once the server has started). Read
+    /// on every profile, consent check and broadcast mail: the number only, not the text.
     pub(crate) async fn current_policy_version(&self) -> Result<u32, CoreError> {
-        Ok(self.store.current_policy().await?.ok_or(CoreError::PolicyNotFound)?.version)
+        self.store.current_policy_version().await?.ok_or(CoreError::PolicyNotFound)
     }
 
     /// Publishes a new version and tells every user with an address by mail; in the app, every

@@ -24,6 +24,11 @@ impl ConsentStore for DataStore {
         row.as_ref().map(policy_from_row).transpose()
     }
 
+    async fn current_policy_version(&self) -> Result<Option<u32>, StoreError> {
+        let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM policy_versions").fetch_one(&self.read).await?;
+        newest.map(|version| u32::try_from(version).map_err(|_| StoreError::Corrupt("policy_versions.version"))).transpose()
+    }
+
     async fn policy(&self, version: u32) -> Result<Option<PolicyRecord>, StoreError> {
         let row = sqlx::query(concat!(select_policy!(), "WHERE version = $1")).bind(i64::from(version)).fetch_optional(&self.read).await?;
         row.as_ref().map(policy_from_row).transpose()

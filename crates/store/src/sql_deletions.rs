@@ -39,28 +39,38 @@ async fn empty_message(tx: &mut Tx<'_>, id: MessageId, at: Timestamp) -> Result<
     Ok(())
 }
 
-/// The generation of the author's message key, read in the caller's transaction (which holds
-/// the conversation's lock).
-pub(super) async fn current_generation(tx: &mut Tx<'_>, conversation: &str, author: &str) -> Result<u32, StoreError> {
+/// The generation of the author's message key: from a pool, or in the caller's transaction
+/// (which then holds the conversation's lock).
+pub(super) async fn current_generation<'e>(
+    executor: impl sqlx::Executor<'e, Database = super::Db>,
+    conversation: &str,
+    author: &str,
+) -> Result<u32, StoreError> {
     let generation: Option<i64> =
         sqlx::query_scalar("SELECT generation FROM message_key_generations WHERE conversation_id = $1 AND author_id = $2")
             .bind(conversation)
             .bind(author)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(executor)
             .await?;
     u32::try_from(generation.unwrap_or(0)).map_err(|_| StoreError::Corrupt("message_key_generations.generation"))
+}
+
+/// Refuses when the author is erased (the caller's transaction, dropped, rolls back): read under the conversation's lock,
+/// which erasure takes before it marks the account, so a write either precedes the erasure or
+/// sees it.
+pub(super) async fn require_live_author(tx: &mut Tx<'_>, author: &str) -> Result<(), StoreError> {
+    let live: Option<String> =
+        sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND erased_at IS NULL").bind(author).fetch_optional(&mut **tx).await?;
+    if live.is_none() {
+        return Err(StoreError::NotFound("author"));
+    }
+    Ok(())
 }
 
 #[async_trait]
 impl DeletionStore for DataStore {
     async fn message_key_generation(&self, conversation: ConversationId, author: UserId) -> Result<u32, StoreError> {
-        let generation: Option<i64> =
-            sqlx::query_scalar("SELECT generation FROM message_key_generations WHERE conversation_id = $1 AND author_id = $2")
-                .bind(conversation.to_string())
-                .bind(author.to_string())
-                .fetch_optional(&self.read)
-                .await?;
-        u32::try_from(generation.unwrap_or(0)).map_err(|_| StoreError::Corrupt("message_key_generations.generation"))
+        current_generation(&self.read, &conversation.to_string(), &author.to_string()).await
     }
 
     async fn author_texts(
@@ -107,13 +117,8 @@ impl DeletionStore for DataStore {
             tx.rollback().await?;
             return Err(StoreError::NotFound("conversation"));
         }
-        let author_live: Option<String> =
-            sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND erased_at IS NULL").bind(&author).fetch_optional(&mut *tx).await?;
-        if author_live.is_none() {
-            tx.rollback().await?;
-            return Err(StoreError::NotFound("author"));
-        }
-        if current_generation(&mut tx, &conversation, &author).await? != rotation.from {
+        require_live_author(&mut tx, &author).await?;
+        if current_generation(&mut *tx, &conversation, &author).await? != rotation.from {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -209,7 +214,7 @@ impl DeletionStore for DataStore {
             tx.rollback().await?;
             return Ok(false);
         };
-        if current_generation(&mut tx, &conversation, &author).await? != generation {
+        if current_generation(&mut *tx, &conversation, &author).await? != generation {
             tx.rollback().await?;
             return Err(StoreError::Conflict(Conflict::KeyRotated));
         }

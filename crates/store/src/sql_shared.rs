@@ -493,16 +493,9 @@ impl MessageStore for DataStore {
         // Erasure takes this conversation's lock before it marks the author erased and empties
         // their messages: a send either committed before (and is emptied with the rest) or
         // sees the mark here and is refused.
-        let author_live: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND erased_at IS NULL")
-            .bind(message.author.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if author_live.is_none() {
-            tx.rollback().await?;
-            return Err(StoreError::NotFound("author"));
-        }
+        deletions::require_live_author(&mut tx, &message.author.to_string()).await?;
         // Sealed under a key generation a deletion has since moved past: the core seals again.
-        let generation = deletions::current_generation(&mut tx, &message.conversation_id.to_string(), &message.author.to_string()).await?;
+        let generation = deletions::current_generation(&mut *tx, &message.conversation_id.to_string(), &message.author.to_string()).await?;
         if generation != message.key_generation {
             tx.rollback().await?;
             return Err(StoreError::Conflict(crate::error::Conflict::KeyRotated));

@@ -280,6 +280,8 @@ pub trait AuditStore: Send + Sync {
 pub trait ConsentStore: Send + Sync {
     /// The newest policy version, if any was published.
     async fn current_policy(&self) -> Result<Option<PolicyRecord>, StoreError>;
+    /// The newest policy's version number alone (without its text), if any was published.
+    async fn current_policy_version(&self) -> Result<Option<u32>, StoreError>;
     /// One policy version.
     async fn policy(&self, version: u32) -> Result<Option<PolicyRecord>, StoreError>;
     /// Publishes `body` as the next version (one more than the newest) and returns it.

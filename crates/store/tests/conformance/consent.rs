@@ -11,10 +11,12 @@ fn consent(user: UserId, purpose: ConsentPurpose, granted: bool, version: u32, m
 async fn policy_versions_count_up_and_sign_up_records_its_acceptance() {
     on_both_backends("consent_versions", |backend| async move {
         assert_eq!(backend.store.current_policy().await.unwrap(), None);
+        assert_eq!(backend.store.current_policy_version().await.unwrap(), None);
         let first = backend.store.publish_policy("v1 text", "aa", at(1)).await.unwrap();
         let second = backend.store.publish_policy("v2 'text'; --", "bb", at(2)).await.unwrap();
         assert_eq!((first.version, second.version), (1, 2));
         assert_eq!(backend.store.current_policy().await.unwrap(), Some(second.clone()));
+        assert_eq!(backend.store.current_policy_version().await.unwrap(), Some(2));
         assert_eq!(backend.store.policy(1).await.unwrap(), Some(first));
         assert_eq!(backend.store.policy(3).await.unwrap(), None);
 
