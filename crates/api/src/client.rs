@@ -324,6 +324,12 @@ impl Client {
         self.call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&request)).await.map(|(_, body)| body)
     }
 
+    /// `POST /v1/me/mfa/recovery-codes`.
+    pub async fn replace_recovery_codes(&self, code: &str) -> Result<RecoveryCodesResponse, ClientError> {
+        let request = TotpCodeRequest { code: code.into() };
+        self.call(Method::POST, "/v1/me/mfa/recovery-codes", Some(&request)).await.map(|(_, body)| body)
+    }
+
     /// `POST /v1/me/mfa/totp/disable`.
     pub async fn disable_totp(&self, code: &str) -> Result<(), ClientError> {
         let request = TotpCodeRequest { code: code.to_owned() };

@@ -158,7 +158,7 @@ pub struct SecurityEvent {
     pub id: Uuid,
     /// What happened: `account_created`, `login_succeeded`, `login_failed`, `account_locked`,
     /// `new_device_login`, `logged_out`, `session_revoked`, `password_changed`, `mfa_enabled`,
-    /// `mfa_disabled`, `recovery_code_used`, `passkey_added`, `passkey_removed`.
+    /// `mfa_disabled`, `recovery_code_used`, `recovery_codes_replaced`, `passkey_added`, `passkey_removed`.
     pub kind: String,
     /// When.
     #[serde(with = "time::serde::rfc3339")]
@@ -202,12 +202,12 @@ impl fmt::Debug for TotpEnrolmentResponse {
     }
 }
 
-/// A one-time code from an authenticator app.
+/// A one-time code from an authenticator app (or, where said, a recovery code).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TotpCodeRequest {
-    /// The six-digit code shown now.
-    #[schema(max_length = 16)]
+    /// The six-digit code shown now; where a recovery code is accepted, one of those instead.
+    #[schema(max_length = 64)]
     pub code: String,
 }
 
@@ -266,6 +266,11 @@ pub struct RegisterPasskeyRequest {
     /// and a label with nothing left becomes "Passkey".
     #[schema(max_length = 64)]
     pub label: String,
+    /// With two-factor authentication (TOTP) on: a fresh code from your authenticator app, or
+    /// one of your recovery codes (used up by this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
+    pub code: Option<String>,
 }
 
 impl fmt::Debug for RegisterPasskeyRequest {

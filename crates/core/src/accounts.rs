@@ -74,7 +74,7 @@ impl Parley {
             created_at: now,
             accepted_policy: Some(request.accepted_policy_version),
         };
-        let notice = self.notice(id, true, SecurityEventKind::AccountCreated, context).await?;
+        let notice = self.notice(id, user.email.as_ref().map(|(sealed, _)| sealed), SecurityEventKind::AccountCreated, context).await?;
         if let Err(error) = self.store.insert_user(&user, &notice).await {
             // A refused sign-up (handle or email taken) must not leave its key behind. If that
             // fails too, the caller still learns why the sign-up was refused.
@@ -83,7 +83,7 @@ impl Parley {
             }
             return Err(error.into());
         }
-        self.store.remember_device(id, &self.keys.device_fingerprint(id, context), now).await?;
+        self.store.remember_device(id, &self.keys.device_fingerprint(id, context), now, None).await?;
         tracing::info!(user_id = %id, "account created");
         Ok(Account { id, handle, created_at: now })
     }
@@ -105,7 +105,8 @@ impl Parley {
     }
 
     /// Changes the caller's email address (their password, or a recent login for an account
-    /// without one, proves it is them); the mail about it goes to the new address.
+    /// without one, proves it is them). The mail about it goes to the old address: whoever
+    /// changed it, the owner hears of it where they read their mail until now.
     pub async fn change_email(
         &self,
         session: &Session,
@@ -118,7 +119,7 @@ impl Parley {
         self.confirm_identity(&user, session, password).await?;
         let dek = self.keys.dek_for(&KeyScope::UserProfile(user.id), self.clock.now()).await?;
         let sealed = Sealed::from_bytes(dek.seal(email.expose().as_bytes(), &KeyRing::email_aad(&user.id))?);
-        let notice = self.notice(user.id, true, SecurityEventKind::EmailChanged, context).await?;
+        let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::EmailChanged, context).await?;
         self.store.change_email(user.id, &sealed, &self.keys.email_index(&email), &notice).await?;
         Ok(())
     }

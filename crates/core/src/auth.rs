@@ -8,7 +8,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parley_crypto::BearerToken;
-use parley_domain::{Backoff, ClientContext, KeyScope, Login, Secret, SecurityEventKind, SessionId, SessionKind, Timestamp, UserId};
+use parley_domain::{
+    Backoff, BlindIndex, ClientContext, KeyScope, Login, Secret, SecurityEventKind, SessionId, SessionKind, Timestamp, UserId,
+};
 use parley_store::{SessionRecord, StreamTicket, UserRecord};
 use uuid::Uuid;
 
@@ -22,6 +24,11 @@ const SESSION_TOKEN_PREFIX: &str = "prly_s";
 const DEVICE_TOKEN_PREFIX: &str = "prly_d";
 /// Stream tickets start with this.
 const STREAM_TICKET_PREFIX: &str = "prly_t";
+/// A device token passes an account lock only if its device logged in within this long.
+const KNOWN_DEVICE_MEMORY: Duration = Duration::from_secs(180 * 24 * 60 * 60);
+/// Wrong passwords or codes a device token may carry past an account lock before the device is
+/// forgotten: a stolen token buys a handful of guesses, not an unlimited supply.
+const DEVICE_FAILURES_FORGOTTEN_AT: u32 = 5;
 /// Last-seen times are written at most this often, to spare the database a write per request
 /// (or a quarter of the idle timeout, if that is shorter, so an active user is never dropped).
 const TOUCH_GRANULARITY: Duration = Duration::from_secs(60);
@@ -116,10 +123,11 @@ impl Parley {
             Ok(Login::Email(email)) => self.store.user_by_email(&self.keys.email_index(&email)).await?,
             Err(_) => None,
         };
-        let locked = match &user {
-            Some(user) => self.is_locked_for(user, attempt, now).await?,
-            None => false,
+        let lock = match &user {
+            Some(user) => self.lock_state(user, attempt, now).await?,
+            None => LockState::Open,
         };
+        let locked = matches!(lock, LockState::Locked { .. });
         let stored = user.as_ref().filter(|_| !locked).and_then(|u| u.password_hash.clone());
         let verified = self
             .hash_work(move |hasher| {
@@ -135,8 +143,8 @@ impl Parley {
             Some(user) if verified => user,
             other => {
                 self.login_backoff.record_failure(attempt.ip, now);
-                if let (Some(user), false) = (other, locked) {
-                    self.count_failure(&user, &attempt.context).await?;
+                if let Some(user) = other {
+                    self.count_failure(&user, &lock, &attempt.context).await?;
                 }
                 return Err(CoreError::InvalidCredentials);
             }
@@ -170,17 +178,22 @@ impl Parley {
             kind: attempt.kind,
             device: Some(device),
         };
-        self.store.insert_session(&record).await?;
+        // A login racing the account's erasure opens nothing.
+        if !self.store.insert_session(&record).await? {
+            return Err(CoreError::Unauthenticated);
+        }
         self.store.reset_login_failures(user.id).await?;
         let device_token = self.device_token_for(user.id, attempt.device_token.as_ref()).await?;
-        let has_email = user.email.is_some();
+        let mail_to = user.email.as_ref();
         let fingerprint = self.keys.device_fingerprint(user.id, &attempt.context);
-        if self.store.remember_device(user.id, &fingerprint, now).await? {
+        let new_device = if self.store.is_known_device(user.id, &fingerprint, Timestamp::from_millis(0)).await? {
+            None
+        } else {
             let wants_mail = self.store.preferences_of(user.id).await?.unwrap_or_default().new_device_mail;
-            let notice = self.notice(user.id, has_email && wants_mail, SecurityEventKind::NewDeviceLogin, &attempt.context).await?;
-            self.store.record_notice(&notice).await?;
-        }
-        let notice = self.notice(user.id, has_email, SecurityEventKind::LoginSucceeded, &attempt.context).await?;
+            Some(self.notice(user.id, mail_to.filter(|_| wants_mail), SecurityEventKind::NewDeviceLogin, &attempt.context).await?)
+        };
+        self.store.remember_device(user.id, &fingerprint, now, new_device.as_ref()).await?;
+        let notice = self.notice(user.id, mail_to, SecurityEventKind::LoginSucceeded, &attempt.context).await?;
         self.store.record_notice(&notice).await?;
         tracing::info!(user_id = %user.id, session_id = %record.id, "session opened");
         let session = session_of(&record);
@@ -194,13 +207,13 @@ impl Parley {
         let now = self.clock.now();
         if let Some(token) = presented {
             let fingerprint = self.keys.device_token_fingerprint(user, token.expose());
-            if self.store.is_known_device(user, &fingerprint).await? {
-                self.store.remember_device(user, &fingerprint, now).await?;
+            if self.store.is_known_device(user, &fingerprint, now.minus(KNOWN_DEVICE_MEMORY)).await? {
+                self.store.remember_device(user, &fingerprint, now, None).await?;
                 return Ok(Secret::new(token.expose().clone()));
             }
         }
         let token = BearerToken::generate(DEVICE_TOKEN_PREFIX)?;
-        self.store.remember_device(user, &self.keys.device_token_fingerprint(user, token.secret.expose()), now).await?;
+        self.store.remember_device(user, &self.keys.device_token_fingerprint(user, token.secret.expose()), now, None).await?;
         Ok(token.secret)
     }
 
@@ -223,28 +236,50 @@ impl Parley {
         URL_SAFE_NO_PAD.decode(presented).is_ok_and(|bytes| self.keys.verify_csrf(session.id, &bytes))
     }
 
-    /// Whether password logins to `user` are paused for this attempt: the account is locked and
-    /// the attempt does not present a device token an earlier login of this user received.
-    async fn is_locked_for(&self, user: &UserRecord, attempt: &LoginAttempt, now: Timestamp) -> Result<bool, CoreError> {
-        if user.locked_until.is_none_or(|until| until <= now) {
-            return Ok(false);
-        }
+    /// How the account's lock applies to this attempt: not locked, locked, or locked but passed
+    /// by the token of a device an earlier login of this user received (and used recently).
+    pub(crate) async fn lock_state(&self, user: &UserRecord, attempt: &LoginAttempt, now: Timestamp) -> Result<LockState, CoreError> {
+        let Some(until) = user.locked_until.filter(|until| *until > now) else {
+            return Ok(LockState::Open);
+        };
         let Some(token) = &attempt.device_token else {
-            return Ok(true);
+            return Ok(LockState::Locked { until });
         };
         let fingerprint = self.keys.device_token_fingerprint(user.id, token.expose());
-        Ok(!self.store.is_known_device(user.id, &fingerprint).await?)
+        if self.store.is_known_device(user.id, &fingerprint, now.minus(KNOWN_DEVICE_MEMORY)).await? {
+            Ok(LockState::PassedByDevice(fingerprint))
+        } else {
+            Ok(LockState::Locked { until })
+        }
     }
 
-    /// Counts a failed login against the account and locks it when the back-off says so.
-    pub(crate) async fn count_failure(&self, user: &UserRecord, context: &ClientContext) -> Result<(), CoreError> {
-        let has_email = user.email.is_some();
-        let notice = self.notice(user.id, has_email, SecurityEventKind::LoginFailed, context).await?;
-        let failures = self.store.count_login_failure(user.id, &notice).await?;
+    /// Counts a failed login (a wrong password or second factor): against the account, which
+    /// locks when the back-off says so, and against the device token that passed a lock. An
+    /// attempt refused by the lock was never checked, so it counts for nothing.
+    pub(crate) async fn count_failure(&self, user: &UserRecord, lock: &LockState, context: &ClientContext) -> Result<(), CoreError> {
+        match lock {
+            LockState::Locked { .. } => return Ok(()),
+            LockState::PassedByDevice(fingerprint) => {
+                self.store.count_device_failure(user.id, fingerprint, DEVICE_FAILURES_FORGOTTEN_AT).await?;
+            }
+            LockState::Open => {}
+        }
+        self.count_account_failure(user, context).await
+    }
+
+    /// Counts a failed proof of identity against the account and locks it when the back-off
+    /// says so.
+    pub(crate) async fn count_account_failure(&self, user: &UserRecord, context: &ClientContext) -> Result<(), CoreError> {
+        let mail_to = user.email.as_ref();
+        let notice = self.notice(user.id, mail_to, SecurityEventKind::LoginFailed, context).await?;
         let rule = Backoff::LOGIN;
+        // Once a lock has been over for as long as the longest lock, the failures before it are
+        // forgiven (as the per-network back-off forgets a quiet network).
+        let forgiven_before = self.clock.now().minus(rule.ceiling);
+        let failures = self.store.count_login_failure(user.id, forgiven_before, &notice).await?;
         if let Some(until) = rule.locked_until(failures, self.clock.now()) {
             let notice = if rule.is_first_lock(failures) {
-                Some(self.notice(user.id, has_email, SecurityEventKind::AccountLocked, context).await?)
+                Some(self.notice(user.id, mail_to, SecurityEventKind::AccountLocked, context).await?)
             } else {
                 None
             };
@@ -265,7 +300,7 @@ impl Parley {
     /// Ends the session for good: its token stops working everywhere at once, and live
     /// connections of the session are closed.
     pub async fn log_out(&self, session: &Session, context: &ClientContext) -> Result<(), CoreError> {
-        let notice = self.notice(session.user, false, SecurityEventKind::LoggedOut, context).await?;
+        let notice = self.notice(session.user, None, SecurityEventKind::LoggedOut, context).await?;
         self.store.revoke_session(session.user, session.id, &notice).await?;
         tracing::info!(user_id = %session.user, session_id = %session.id, "session closed");
         self.session_ended(session.user, session.id);
@@ -335,6 +370,18 @@ impl Parley {
         }
         Ok(())
     }
+}
+
+/// How an account lock applies to one login attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LockState {
+    /// The account is not locked.
+    Open,
+    /// The account is locked: the attempt is refused without being checked.
+    Locked { until: Timestamp },
+    /// The account is locked, but the attempt carries the token of a device its owner used: it
+    /// goes on, and a wrong answer counts against that device too.
+    PassedByDevice(BlindIndex),
 }
 
 fn session_of(record: &SessionRecord) -> Session {

@@ -53,8 +53,8 @@ pub use messages::{MessagePage, MessageView, SendMessage, Sent};
 pub use mfa::{
     CHALLENGE_TTL, MAX_CHALLENGE_ATTEMPTS, MfaStatus, SecondFactorAnswer, SecondFactorChallenge, SecondFactorMethod, TotpEnrolment,
 };
-pub use notices::{MAX_EVENTS_LISTED, OutgoingMail, SecurityEventView};
-pub use passkeys::{PasskeyCeremony, PasskeySettings, PasskeyView};
+pub use notices::{MAIL_LEASE, MAX_EVENTS_LISTED, OutgoingMail, SecurityEventView};
+pub use passkeys::{PasskeyCeremony, PasskeyRegistrationAnswer, PasskeySettings, PasskeyView};
 pub use preferences::BlockedUser;
 pub use retention::{MAX_RETENTION_DAYS, RetentionReport};
 pub use sessions::SessionView;

@@ -8,11 +8,11 @@
 use std::time::Duration;
 
 use parley_crypto::{Aad, BearerToken, TotpKey, recovery};
-use parley_domain::{KeyScope, Sealed, Secret, SecurityEventKind, Timestamp, UserId};
+use parley_domain::{ClientContext, KeyScope, Sealed, Secret, SecurityEventKind, Timestamp, UserId};
 use parley_store::{ChallengeKind, ChallengeRecord, UserRecord};
 
 use crate::Parley;
-use crate::auth::{IssuedSession, LoginAttempt, Session};
+use crate::auth::{IssuedSession, LockState, LoginAttempt, Session};
 use crate::error::CoreError;
 
 /// Challenge tokens start with this.
@@ -116,7 +116,7 @@ impl Parley {
         &self,
         session: &Session,
         code: &Secret<String>,
-        context: &parley_domain::ClientContext,
+        context: &ClientContext,
     ) -> Result<Vec<Secret<String>>, CoreError> {
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
         self.check_code_budget(user.id)?;
@@ -125,35 +125,64 @@ impl Parley {
             return Err(self.wrong_code(user.id));
         };
         let (shown, hashes) = recovery::generate(&user.id.to_string())?;
-        let notice = self.notice(user.id, user.email.is_some(), SecurityEventKind::MfaEnabled, context).await?;
+        let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::MfaEnabled, context).await?;
         if !self.store.confirm_totp(user.id, &record.secret, step, self.clock.now(), &hashes, &notice).await? {
             return Err(self.wrong_code(user.id));
         }
         Ok(shown)
     }
 
-    /// Turns TOTP off; takes a fresh code (not one used before).
-    pub async fn disable_totp(
+    /// Turns TOTP off; takes a fresh code from the app, or a recovery code (the way back in for
+    /// someone who lost the phone).
+    pub async fn disable_totp(&self, session: &Session, code: &Secret<String>, context: &ClientContext) -> Result<(), CoreError> {
+        let user = self.step_up(session, code, context).await?;
+        let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::MfaDisabled, context).await?;
+        self.store.remove_totp(user.id, &notice).await?;
+        Ok(())
+    }
+
+    /// Replaces the recovery codes (all of them, used or not) with ten new ones; takes a fresh
+    /// code from the app, or one of the old recovery codes.
+    pub async fn replace_recovery_codes(
         &self,
         session: &Session,
         code: &Secret<String>,
-        context: &parley_domain::ClientContext,
-    ) -> Result<(), CoreError> {
+        context: &ClientContext,
+    ) -> Result<Vec<Secret<String>>, CoreError> {
+        let user = self.step_up(session, code, context).await?;
+        let (shown, hashes) = recovery::generate(&user.id.to_string())?;
+        let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::RecoveryCodesReplaced, context).await?;
+        if !self.store.replace_recovery_codes(user.id, &hashes, &notice).await? {
+            return Err(CoreError::MfaNotEnabled);
+        }
+        Ok(shown)
+    }
+
+    /// Proves the second factor again for a change to the factors themselves, on a fresh login:
+    /// a TOTP code (not one used before) or a recovery code (used up by this). A session alone,
+    /// which may have been stolen, is not enough.
+    pub(crate) async fn step_up(&self, session: &Session, code: &Secret<String>, context: &ClientContext) -> Result<UserRecord, CoreError> {
         self.require_fresh(session)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
         self.check_code_budget(user.id)?;
-        if !self.use_totp_code(user.id, code).await? {
+        let totp_shaped = code.expose().trim().chars().all(|c| c.is_ascii_digit());
+        let proved =
+            if totp_shaped { self.use_totp_code(user.id, code).await? } else { self.use_recovery_code(&user, code, context).await? };
+        if !proved {
             return Err(self.wrong_code(user.id));
         }
-        let notice = self.notice(user.id, user.email.is_some(), SecurityEventKind::MfaDisabled, context).await?;
-        self.store.remove_totp(user.id, &notice).await?;
-        Ok(())
+        Ok(user)
+    }
+
+    /// Whether the user's TOTP is on.
+    pub(crate) async fn totp_enabled(&self, user: UserId) -> Result<bool, CoreError> {
+        Ok(self.store.totp_of(user).await?.is_some_and(|t| t.confirmed_at.is_some()))
     }
 
     /// The challenge a password login must answer, if the account has a second factor.
     pub(crate) async fn second_factor_challenge(&self, user: &UserRecord) -> Result<Option<SecondFactorChallenge>, CoreError> {
         let mut methods = Vec::new();
-        if self.store.totp_of(user.id).await?.is_some_and(|t| t.confirmed_at.is_some()) {
+        if self.totp_enabled(user.id).await? {
             methods.extend([SecondFactorMethod::Totp, SecondFactorMethod::RecoveryCode]);
         }
         let passkey = self.start_passkey_second_factor(user.id).await?;
@@ -195,12 +224,15 @@ impl Parley {
             return Err(CoreError::ChallengeInvalid);
         };
         let user = self.store.user_by_id(user_id).await?.ok_or(CoreError::ChallengeInvalid)?;
-        if let Some(until) = user.locked_until.filter(|until| *until > now) {
+        // A known device passes the lock here as at the password step, so that strangers'
+        // failures cannot keep the owner of a two-factor account out.
+        let lock = self.lock_state(&user, attempt, now).await?;
+        if let LockState::Locked { until } = lock {
             return Err(CoreError::RateLimited { retry_after: until.since(now) });
         }
         let accepted = match answer {
             SecondFactorAnswer::Totp(code) => self.use_totp_code(user.id, &code).await?,
-            SecondFactorAnswer::RecoveryCode(code) => self.use_recovery_code(&user, &code, attempt).await?,
+            SecondFactorAnswer::RecoveryCode(code) => self.use_recovery_code(&user, &code, &attempt.context).await?,
             SecondFactorAnswer::Passkey(credential) => self.finish_passkey_second_factor(&user, record, &credential).await?,
         };
         if !accepted {
@@ -208,7 +240,7 @@ impl Parley {
                 self.store.take_challenge(&hash, ChallengeKind::MfaLogin).await?;
             }
             self.login_backoff.record_failure(attempt.ip, now);
-            self.count_failure(&user, &attempt.context).await?;
+            self.count_failure(&user, &lock, &attempt.context).await?;
             return Err(CoreError::InvalidCode);
         }
         // Taking the challenge is what makes it single-use: a racing second answer finds it gone.
@@ -235,12 +267,12 @@ impl Parley {
         Ok(key.verify(code.expose(), unix_seconds)?.and_then(|step| i64::try_from(step).ok()))
     }
 
-    async fn use_recovery_code(&self, user: &UserRecord, code: &Secret<String>, attempt: &LoginAttempt) -> Result<bool, CoreError> {
+    async fn use_recovery_code(&self, user: &UserRecord, code: &Secret<String>, context: &ClientContext) -> Result<bool, CoreError> {
         let hash = recovery::hash(&user.id.to_string(), code.expose());
         if !self.store.use_recovery_code(user.id, &hash).await? {
             return Ok(false);
         }
-        let notice = self.notice(user.id, user.email.is_some(), SecurityEventKind::RecoveryCodeUsed, &attempt.context).await?;
+        let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::RecoveryCodeUsed, context).await?;
         self.store.record_notice(&notice).await?;
         Ok(true)
     }

@@ -23,8 +23,9 @@ use crate::keyring::KeyRing;
 /// The most security events one listing returns.
 pub const MAX_EVENTS_LISTED: u32 = 200;
 /// How long a mail worker holds a claimed mail before another may retry it: longer than a
-/// worker's whole batch can take (20 mails at most 15 s each), so no mail is sent twice.
-const MAIL_LEASE: Duration = Duration::from_secs(10 * 60);
+/// worker's whole batch can take (the server bounds each send, and so the batch, well below
+/// it), so no mail is sent twice.
+pub const MAIL_LEASE: Duration = Duration::from_secs(10 * 60);
 /// The first retry waits this long; each further one twice as long, up to [`MAIL_RETRY_CEILING`].
 const MAIL_RETRY_BASE: Duration = Duration::from_secs(30);
 const MAIL_RETRY_CEILING: Duration = Duration::from_secs(60 * 60);
@@ -104,6 +105,10 @@ struct ContextJson {
 
 #[derive(Serialize, Deserialize)]
 struct SecurityMailJson {
+    /// The address on file when it happened (absent in mail queued before it was recorded: then
+    /// the address on file now).
+    #[serde(default)]
+    to: Option<String>,
     event: String,
     at: i64,
     network: String,
@@ -112,11 +117,14 @@ struct SecurityMailJson {
 
 impl Parley {
     /// Builds the notice of `kind` for `user`: the event, and its mail when the kind is mailed
-    /// and the account has an address.
+    /// and there is an address to send it to (`mail_to`, the account's address now, sealed
+    /// under its profile key). The address goes into the mail's sealed payload: a mail is
+    /// delivered where the owner read their mail when it happened, even if the address changes
+    /// before the outbox is drained.
     pub(crate) async fn notice(
         &self,
         user: UserId,
-        has_email: bool,
+        mail_to: Option<&Sealed<EmailAddress>>,
         kind: SecurityEventKind,
         context: &ClientContext,
     ) -> Result<SecurityNotice, CoreError> {
@@ -131,7 +139,10 @@ impl Parley {
         .map_err(|e| CoreError::Internal(Box::new(e)))?;
         let event =
             SecurityEventRecord { id, user_id: user, kind, at: now, context: Sealed::from_bytes(dek.seal(&context_json, &event_aad(id))?) };
-        let mail = if kind.is_mailed() && has_email { Some(security_mail(&dek, user, kind, context, now)?) } else { None };
+        let mail = match mail_to.filter(|_| kind.is_mailed()) {
+            Some(sealed) => Some(security_mail(&dek, user, kind, context, &KeyRing::open_email(&dek, user, sealed)?, now)?),
+            None => None,
+        };
         tracing::info!(user_id = %user, event = %kind, "security event");
         Ok(SecurityNotice { event, mail })
     }
@@ -184,7 +195,7 @@ impl Parley {
             // One mail that cannot be rendered must not hold back the others.
             match self.render_mail(&record).await {
                 Ok(Some(mail)) => ready.push(mail),
-                Ok(None) => self.store.remove_mail(record.id).await?,
+                Ok(None) => self.store.remove_mail(record.id, record.attempts).await?,
                 Err(error) => {
                     tracing::warn!(mail_id = %record.id, %error, "cannot render a queued mail; will retry");
                     self.mail_failed(record.id, record.attempts, record.created_at).await?;
@@ -194,9 +205,9 @@ impl Parley {
         Ok(ready)
     }
 
-    /// Removes a delivered mail from the outbox.
-    pub async fn mail_delivered(&self, id: Uuid) -> Result<(), CoreError> {
-        Ok(self.store.remove_mail(id).await?)
+    /// Removes a delivered mail from the outbox (`attempts` as claimed).
+    pub async fn mail_delivered(&self, id: Uuid, attempts: u32) -> Result<(), CoreError> {
+        Ok(self.store.remove_mail(id, attempts).await?)
     }
 
     /// Schedules a failed mail's next attempt with exponential back-off, or drops it when it
@@ -205,29 +216,33 @@ impl Parley {
         let now = self.clock.now();
         if now.since(queued_at) >= MAIL_GIVE_UP_AFTER {
             tracing::error!(mail_id = %id, attempts, "mail undeliverable for days; dropped");
-            return Ok(self.store.remove_mail(id).await?);
+            return Ok(self.store.remove_mail(id, attempts).await?);
         }
         let factor = 1u32.checked_shl(attempts.saturating_sub(1).min(31)).unwrap_or(u32::MAX);
         let wait = MAIL_RETRY_BASE.saturating_mul(factor).min(MAIL_RETRY_CEILING);
-        Ok(self.store.retry_mail_at(id, now.plus(wait)).await?)
+        Ok(self.store.retry_mail_at(id, attempts, now.plus(wait)).await?)
     }
 
     async fn render_mail(&self, record: &OutboxRecord) -> Result<Option<OutgoingMail>, CoreError> {
         let Some(user) = self.store.user_by_id(record.user_id).await? else {
             return Ok(None);
         };
-        let (Some(sealed_email), Some(dek)) = (&user.email, self.keys.existing_dek(&KeyScope::UserProfile(user.id)).await?) else {
+        let Some(dek) = self.keys.existing_dek(&KeyScope::UserProfile(user.id)).await? else {
             return Ok(None);
         };
-        let to = KeyRing::open_email(&dek, user.id, sealed_email)?;
+        let address_now = user.email.as_ref().map(|sealed| KeyRing::open_email(&dek, user.id, sealed)).transpose()?;
         let payload = dek.open(record.payload.as_bytes(), &mail_aad(record.id))?;
         let Some(kind) = MailKind::parse(&record.kind) else {
             tracing::error!(mail_id = %record.id, "outbox mail of an unknown kind; dropped");
             return Ok(None);
         };
+        let mut to = address_now;
         let rendered = match kind {
             MailKind::Security => {
                 let facts: SecurityMailJson = parse_payload(&payload)?;
+                if let Some(then) = &facts.to {
+                    to = Some(EmailAddress::from_trusted(then.clone()));
+                }
                 SecurityEventKind::parse(&facts.event).map(|event| (render_security_mail(&user.handle, event, &facts), None))
             }
             MailKind::PolicyUpdate => {
@@ -246,7 +261,10 @@ impl Parley {
                 Some(((facts.subject.clone(), render_broadcast_text(&user.handle, purpose, &facts.text, &url)), Some(url)))
             }
         };
-        Ok(rendered.map(|((subject, text), unsubscribe_url)| OutgoingMail {
+        let (Some(to), Some(((subject, text), unsubscribe_url))) = (to, rendered) else {
+            return Ok(None);
+        };
+        Ok(Some(OutgoingMail {
             id: record.id,
             to,
             subject,
@@ -281,12 +299,14 @@ fn security_mail(
     user: UserId,
     kind: SecurityEventKind,
     context: &ClientContext,
+    to: &EmailAddress,
     now: Timestamp,
 ) -> Result<OutboxRecord, CoreError> {
     // A lock is set off by someone else's failed logins: their self-chosen device label has no
     // place in a mail Parley signs off.
     let device = if kind == SecurityEventKind::AccountLocked { "not shown" } else { context.device.as_str() };
     let facts = SecurityMailJson {
+        to: Some(to.expose().to_owned()),
         event: kind.as_str().into(),
         at: now.as_millis(),
         network: context.network.as_str().into(),
@@ -324,10 +344,16 @@ fn render_security_mail(handle: &Handle, kind: SecurityEventKind, facts: &Securi
         SecurityEventKind::MfaDisabled => {
             ("Two-factor authentication is off", "Two-factor authentication (an authenticator app) was turned off.")
         }
-        SecurityEventKind::RecoveryCodeUsed => ("A recovery code was used", "One of your one-time recovery codes was used to log in."),
+        SecurityEventKind::RecoveryCodeUsed => ("A recovery code was used", "One of your one-time recovery codes was used."),
+        SecurityEventKind::RecoveryCodesReplaced => {
+            ("New recovery codes were made", "A new set of recovery codes was made; the old codes no longer work.")
+        }
         SecurityEventKind::PasskeyAdded => ("A passkey was added", "A passkey was added to your account."),
         SecurityEventKind::PasskeyRemoved => ("A passkey was removed", "A passkey was removed from your account."),
-        SecurityEventKind::EmailChanged => ("Your email address was changed", "The email address of your account was changed to this one."),
+        SecurityEventKind::EmailChanged => (
+            "Your email address was changed",
+            "The email address of your account was changed. From now on, mail about your account goes to the new address.",
+        ),
         SecurityEventKind::LoginSucceeded
         | SecurityEventKind::LoginFailed
         | SecurityEventKind::LoggedOut
@@ -375,7 +401,7 @@ mod tests {
 
     #[test]
     fn every_mailed_kind_has_its_own_subject() {
-        let facts = SecurityMailJson { event: String::new(), at: 0, network: "203.0.113.0/24".into(), device: "Firefox".into() };
+        let facts = SecurityMailJson { to: None, event: String::new(), at: 0, network: "203.0.113.0/24".into(), device: "Firefox".into() };
         let handle = Handle::from_trusted("alice".into());
         let subjects: std::collections::HashSet<String> = SecurityEventKind::ALL
             .into_iter()

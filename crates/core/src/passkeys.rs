@@ -43,6 +43,20 @@ impl Default for PasskeySettings {
     }
 }
 
+/// What the browser answers to a registration ceremony, and the owner's proof of a second
+/// factor when the account has TOTP.
+#[derive(Debug, Clone, Copy)]
+pub struct PasskeyRegistrationAnswer<'a> {
+    /// The ceremony token.
+    pub token: &'a str,
+    /// The browser's `PublicKeyCredential` as JSON.
+    pub credential: &'a serde_json::Value,
+    /// The owner's name for the passkey.
+    pub label: &'a str,
+    /// A fresh TOTP code or a recovery code (needed when TOTP is on).
+    pub code: Option<&'a Secret<String>>,
+}
+
 /// Builds the relying party from its settings.
 pub(crate) fn relying_party(settings: &PasskeySettings) -> Result<Webauthn, CoreError> {
     let bad = |e: &dyn std::fmt::Display| CoreError::Internal(format!("passkey settings: {e}").into());
@@ -108,16 +122,20 @@ impl Parley {
         self.start_ceremony(ChallengeKind::PasskeyRegistration, Some(user.id), &state, &options).await
     }
 
-    /// Finishes a registration with the browser's credential; answers the new passkey.
+    /// Finishes a registration with the browser's credential; answers the new passkey. With
+    /// TOTP on, a passkey is a new way past it, so it takes `code` (a fresh TOTP code or a
+    /// recovery code) as turning TOTP off does: a stolen session alone adds no factor.
     pub async fn finish_passkey_registration(
         &self,
         session: &Session,
-        token: &str,
-        credential: &serde_json::Value,
-        label: &str,
+        registration: PasskeyRegistrationAnswer<'_>,
         context: &ClientContext,
     ) -> Result<PasskeyView, CoreError> {
+        let PasskeyRegistrationAnswer { token, credential, label, code } = registration;
         let label = passkey_label(label)?;
+        if self.totp_enabled(session.user_id()).await? {
+            self.step_up(session, code.ok_or(CoreError::InvalidCode)?, context).await?;
+        }
         let challenge = self.take_ceremony(token, ChallengeKind::PasskeyRegistration).await?;
         if challenge.user_id != Some(session.user_id()) {
             return Err(CoreError::ChallengeInvalid);
@@ -136,7 +154,7 @@ impl Parley {
             created_at: now,
             last_used_at: None,
         };
-        let notice = self.notice(user.id, user.email.is_some(), SecurityEventKind::PasskeyAdded, context).await?;
+        let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::PasskeyAdded, context).await?;
         self.store.insert_passkey(&record, &notice).await?;
         Ok(PasskeyView { id, label, created_at: now, last_used_at: None })
     }
@@ -165,7 +183,7 @@ impl Parley {
     pub async fn remove_passkey(&self, session: &Session, id: Uuid, context: &ClientContext) -> Result<(), CoreError> {
         self.require_fresh(session)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
-        let notice = self.notice(user.id, user.email.is_some(), SecurityEventKind::PasskeyRemoved, context).await?;
+        let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::PasskeyRemoved, context).await?;
         if self.store.remove_passkey(user.id, id, &notice).await? { Ok(()) } else { Err(CoreError::PasskeyNotFound) }
     }
 

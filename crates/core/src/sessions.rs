@@ -88,7 +88,7 @@ impl Parley {
     /// Revokes one of the caller's sessions (its token stops working, its sockets close). A
     /// session of another user is "not found", like one that does not exist.
     pub async fn revoke_session(&self, session: &Session, target: SessionId, context: &ClientContext) -> Result<(), CoreError> {
-        let notice = self.notice(session.user_id(), false, SecurityEventKind::SessionRevoked, context).await?;
+        let notice = self.notice(session.user_id(), None, SecurityEventKind::SessionRevoked, context).await?;
         if !self.store.revoke_session(session.user_id(), target, &notice).await? {
             return Err(CoreError::SessionNotFound);
         }
@@ -98,7 +98,7 @@ impl Parley {
 
     /// Revokes every session of the caller except the current one; returns how many ended.
     pub async fn revoke_other_sessions(&self, session: &Session, context: &ClientContext) -> Result<usize, CoreError> {
-        let notice = self.notice(session.user_id(), false, SecurityEventKind::SessionRevoked, context).await?;
+        let notice = self.notice(session.user_id(), None, SecurityEventKind::SessionRevoked, context).await?;
         let ended = self.store.revoke_other_sessions(session.user_id(), session.session_id(), &notice).await?;
         for id in &ended {
             self.session_ended(session.user_id(), *id);
@@ -118,9 +118,10 @@ impl Parley {
         self.check_code_budget(user.id)?;
         let profile = self.profile(session).await?;
         let new = NewPassword::parse(new.expose(), &user.handle, profile.email.as_ref())?;
-        // A locked account's password is not checked at all, here as at login.
-        let locked = user.locked_until.is_some_and(|until| until > self.clock.now());
-        let stored = user.password_hash.clone().filter(|_| !locked);
+        // The account lock is not applied here: it stops strangers guessing at the login, and must
+        // not stop the owner, logged in, from changing a password others are guessing. Wrong
+        // answers here back off per user and count towards the lock all the same.
+        let stored = user.password_hash.clone();
         let verified = self
             .hash_work(move |hasher| {
                 if let Some(hash) = stored {
@@ -132,14 +133,12 @@ impl Parley {
             })
             .await?;
         if !verified {
-            if !locked {
-                self.count_failure(&user, context).await?;
-            }
+            self.count_account_failure(&user, context).await?;
             self.code_backoff.record_failure(user.id, self.clock.now());
             return Err(CoreError::InvalidCredentials);
         }
         let hash = self.hash_work(move |hasher| hasher.hash(new.expose())).await??;
-        let notice = self.notice(user.id, user.email.is_some(), SecurityEventKind::PasswordChanged, context).await?;
+        let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::PasswordChanged, context).await?;
         let ended = self.store.change_password(user.id, &hash, session.session_id(), &notice).await?;
         for id in ended {
             self.session_ended(user.id, id);

@@ -211,7 +211,7 @@ impl Parley {
             let Ok(handle) = Handle::parse(&candidate) else { continue };
             let id = UserId::from_uuid(Uuid::now_v7());
             let user = NewUser { id, handle, email: None, password_hash: None, created_at: now, accepted_policy: None };
-            let notice = self.notice(id, false, SecurityEventKind::AccountCreated, &attempt.context).await?;
+            let notice = self.notice(id, None, SecurityEventKind::AccountCreated, &attempt.context).await?;
             match self.store.insert_external_user(&user, &provider.name, subject, &notice).await {
                 Ok(()) => {
                     tracing::info!(user_id = %id, provider = %provider.name, "account created by single sign-on");
@@ -307,7 +307,8 @@ fn refusal_of(kind: &ErrorKind) -> SsoRefusal {
 }
 
 /// Handles to try for a new account: the proposed one (cleaned), then variants with a random
-/// suffix; with no usable proposal, `member-xxxxxx`.
+/// suffix; with no usable proposal (too short, or reserved: "admin", "deleted-user-…"),
+/// `member-xxxxxx`.
 fn handle_candidates(proposed: Option<&str>, attempts: usize) -> Vec<String> {
     let cleaned: String = proposed
         .unwrap_or_default()
@@ -317,7 +318,7 @@ fn handle_candidates(proposed: Option<&str>, attempts: usize) -> Vec<String> {
         .collect::<String>()
         .trim_matches(|c: char| !c.is_ascii_alphanumeric())
         .to_owned();
-    let base = if cleaned.len() >= 3 { cleaned } else { "member".to_owned() };
+    let base = if Handle::parse(&cleaned).is_ok() { cleaned } else { "member".to_owned() };
     let mut candidates = vec![base.clone()];
     for _ in 1..attempts {
         let suffix = &Uuid::new_v4().simple().to_string()[..6];
@@ -337,6 +338,9 @@ mod tests {
         assert!(candidates[1].starts_with("VintageCameras-") && candidates[1] != candidates[2]);
         assert!(handle_candidates(None, 1)[0].starts_with("member"));
         assert!(handle_candidates(Some("<>"), 2)[1].starts_with("member-"));
+        for reserved in ["Admin", "deleted-user-7", "support"] {
+            assert!(handle_candidates(Some(reserved), 2).iter().all(|c| c.starts_with("member")), "{reserved}");
+        }
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub enum SecurityEventKind {
     MfaDisabled,
     /// A one-time recovery code was used.
     RecoveryCodeUsed,
+    /// A new set of recovery codes replaced the old one.
+    RecoveryCodesReplaced,
     /// A passkey was registered.
     PasskeyAdded,
     /// A passkey was removed.
@@ -43,7 +45,7 @@ pub enum SecurityEventKind {
 
 impl SecurityEventKind {
     /// Every kind, in a stable order.
-    pub const ALL: [SecurityEventKind; 14] = [
+    pub const ALL: [SecurityEventKind; 15] = [
         Self::AccountCreated,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -55,6 +57,7 @@ impl SecurityEventKind {
         Self::MfaEnabled,
         Self::MfaDisabled,
         Self::RecoveryCodeUsed,
+        Self::RecoveryCodesReplaced,
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
         Self::EmailChanged,
@@ -74,6 +77,7 @@ impl SecurityEventKind {
             Self::MfaEnabled => "mfa_enabled",
             Self::MfaDisabled => "mfa_disabled",
             Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::RecoveryCodesReplaced => "recovery_codes_replaced",
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyRemoved => "passkey_removed",
             Self::EmailChanged => "email_changed",
@@ -97,6 +101,7 @@ impl SecurityEventKind {
                 | Self::MfaEnabled
                 | Self::MfaDisabled
                 | Self::RecoveryCodeUsed
+                | Self::RecoveryCodesReplaced
                 | Self::PasskeyAdded
                 | Self::PasskeyRemoved
                 | Self::EmailChanged

@@ -21,6 +21,10 @@ use crate::config::{Config, SmtpTls};
 const BATCH: u32 = 20;
 /// How long one SMTP exchange may take.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long one whole delivery may take (lettre's timeout is per exchange): a batch ends
+/// within `BATCH` times this, inside the outbox lease, so no other node takes its mail meanwhile.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(25);
+const _: () = assert!(DELIVERY_TIMEOUT.as_secs() * (BATCH as u64) < parley_core::MAIL_LEASE.as_secs());
 
 /// Where mail goes.
 pub enum Mailer {
@@ -42,6 +46,9 @@ pub enum MailError {
     /// The file could not be written.
     #[error("cannot write the mail file: {0}")]
     File(#[from] std::io::Error),
+    /// The delivery took longer than [`DELIVERY_TIMEOUT`].
+    #[error("delivery timed out")]
+    Timeout,
 }
 
 impl Mailer {
@@ -113,13 +120,15 @@ pub async fn run_outbox(core: Arc<Parley>, mailer: Mailer, from: Mailbox, poll: 
 async fn deliver_due(core: &Parley, mailer: &Mailer, from: &Mailbox) -> Result<(), parley_core::CoreError> {
     for mail in core.claim_mail(BATCH).await? {
         let outcome = match message(from, &mail) {
-            Ok(message) => mailer.deliver(mail.id, &message).await,
+            Ok(message) => {
+                tokio::time::timeout(DELIVERY_TIMEOUT, mailer.deliver(mail.id, &message)).await.unwrap_or_else(|_| Err(MailError::Timeout))
+            }
             Err(error) => Err(error),
         };
         match outcome {
             Ok(()) => {
                 tracing::info!(mail_id = %mail.id, "mail delivered");
-                core.mail_delivered(mail.id).await?;
+                core.mail_delivered(mail.id, mail.attempts).await?;
             }
             Err(error) => {
                 tracing::warn!(mail_id = %mail.id, attempts = mail.attempts, %error, "mail delivery failed; will retry");

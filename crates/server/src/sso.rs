@@ -80,12 +80,19 @@ impl JwksFetcher {
 
     /// Fetches the key set once and installs it; a failed fetch keeps the keys there were.
     pub async fn fetch(&self) -> anyhow::Result<usize> {
-        let response = self.client.get(&self.url).send().await?.error_for_status()?;
+        let mut response = self.client.get(&self.url).send().await?.error_for_status()?;
+        let too_large = || anyhow::anyhow!("the JWKS document is larger than {MAX_JWKS_BYTES} bytes");
         if response.content_length().is_some_and(|length| length > MAX_JWKS_BYTES as u64) {
-            anyhow::bail!("the JWKS document is larger than {MAX_JWKS_BYTES} bytes");
+            return Err(too_large());
         }
-        let body = response.bytes().await?;
-        anyhow::ensure!(body.len() <= MAX_JWKS_BYTES, "the JWKS document is larger than {MAX_JWKS_BYTES} bytes");
+        // Read in chunks, and stop at the limit: a body without a length is not buffered whole.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         let json = std::str::from_utf8(&body).context("the JWKS document is not UTF-8")?;
         self.keys.replace(json).map_err(|message| anyhow::anyhow!(message))
     }

@@ -9,7 +9,7 @@ use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::notices::insert_notice;
-use super::{DataStore, Row, count_column, hash_column, id_column, insert_user_row, parse_id, time_column};
+use super::{DataStore, Row, Tx, count_column, hash_column, id_column, insert_user_row, parse_id, time_column};
 use crate::error::StoreError;
 use crate::records::{ChallengeKind, ChallengeRecord, NewUser, PasskeyRecord, SecurityNotice, TotpRecord};
 use crate::traits::CredentialStore;
@@ -81,14 +81,32 @@ impl CredentialStore for DataStore {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.to_string()).execute(&mut *tx).await?;
-        for code in recovery_codes {
-            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-                .bind(user.to_string())
-                .bind(code.0.as_slice())
-                .execute(&mut *tx)
-                .await?;
+        install_recovery_codes(&mut tx, user, recovery_codes).await?;
+        insert_notice(&mut tx, notice).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        recovery_codes: &[TokenHash],
+        notice: &SecurityNotice,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin().await?;
+        // The TOTP row is locked (by a no-op write) so that a concurrent disable either runs
+        // first, and nothing is installed, or after, and removes these codes too.
+        let enabled = sqlx::query("UPDATE totp_credentials SET last_step = last_step WHERE user_id = $1 AND confirmed_at IS NOT NULL")
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !enabled {
+            tx.rollback().await?;
+            return Ok(false);
         }
+        install_recovery_codes(&mut tx, user, recovery_codes).await?;
         insert_notice(&mut tx, notice).await?;
         tx.commit().await?;
         Ok(true)
@@ -121,16 +139,11 @@ impl CredentialStore for DataStore {
     }
 
     async fn insert_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
-        if let Some(user) = challenge.user_id {
-            sqlx::query("DELETE FROM auth_challenges WHERE user_id = $1 AND kind = $2")
-                .bind(user.to_string())
-                .bind(challenge.kind.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
+        // One statement, so that two racing logins of a user leave one live challenge.
         sqlx::query(
-            "INSERT INTO auth_challenges (challenge_hash, kind, user_id, state, failures, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO auth_challenges (challenge_hash, kind, user_id, state, failures, expires_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (user_id, kind) WHERE user_id IS NOT NULL DO UPDATE SET challenge_hash = excluded.challenge_hash, \
+             state = excluded.state, failures = excluded.failures, expires_at = excluded.expires_at",
         )
         .bind(challenge.hash.0.as_slice())
         .bind(challenge.kind.as_str())
@@ -138,9 +151,8 @@ impl CredentialStore for DataStore {
         .bind(challenge.state.as_deref())
         .bind(i64::from(challenge.failures))
         .bind(challenge.expires_at.as_millis())
-        .execute(&mut *tx)
+        .execute(&self.write)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -306,4 +318,17 @@ fn passkey_from_row(row: &Row) -> Result<PasskeyRecord, StoreError> {
         created_at: time_column(row, "created_at")?,
         last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp::from_millis),
     })
+}
+
+/// Replaces the user's recovery codes with these.
+async fn install_recovery_codes(tx: &mut Tx<'_>, user: UserId, codes: &[TokenHash]) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.to_string()).execute(&mut **tx).await?;
+    for code in codes {
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(user.to_string())
+            .bind(code.0.as_slice())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }

@@ -89,14 +89,19 @@ impl NoticeStore for DataStore {
         rows.iter().map(mail_from_row).collect()
     }
 
-    async fn remove_mail(&self, id: Uuid) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM outbox WHERE id = $1").bind(id.to_string()).execute(&self.write).await?;
+    async fn remove_mail(&self, id: Uuid, attempts: u32) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM outbox WHERE id = $1 AND attempts = $2")
+            .bind(id.to_string())
+            .bind(i64::from(attempts))
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
-    async fn retry_mail_at(&self, id: Uuid, at: Timestamp) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET next_attempt_at = $2 WHERE id = $1")
+    async fn retry_mail_at(&self, id: Uuid, attempts: u32, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET next_attempt_at = $3 WHERE id = $1 AND attempts = $2")
             .bind(id.to_string())
+            .bind(i64::from(attempts))
             .bind(at.as_millis())
             .execute(&self.write)
             .await?;

@@ -93,13 +93,17 @@ impl UserStore for DataStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn count_login_failure(&self, user: UserId, notice: &SecurityNotice) -> Result<u32, StoreError> {
+    async fn count_login_failure(&self, user: UserId, forgiven_before: Timestamp, notice: &SecurityNotice) -> Result<u32, StoreError> {
         let mut tx = self.write.begin().await?;
-        let count: i64 = sqlx::query_scalar("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
-            .bind(user.to_string())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound("user"))?;
+        let count: i64 = sqlx::query_scalar(
+            "UPDATE users SET failed_logins = CASE WHEN locked_until < $2 THEN 1 ELSE failed_logins + 1 END \
+             WHERE id = $1 RETURNING failed_logins",
+        )
+        .bind(user.to_string())
+        .bind(forgiven_before.as_millis())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
         insert_notice(&mut tx, notice).await?;
         tx.commit().await?;
         u32::try_from(count).map_err(|_| StoreError::Corrupt("users.failed_logins"))
@@ -249,7 +253,13 @@ impl UserStore for DataStore {
         Ok(())
     }
 
-    async fn remember_device(&self, user: UserId, fingerprint: &BlindIndex, at: Timestamp) -> Result<bool, StoreError> {
+    async fn remember_device(
+        &self,
+        user: UserId,
+        fingerprint: &BlindIndex,
+        at: Timestamp,
+        if_new: Option<&SecurityNotice>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.write.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO known_devices (user_id, fingerprint, last_seen_at) VALUES ($1, $2, $3) \
@@ -263,33 +273,57 @@ impl UserStore for DataStore {
         .rows_affected()
             == 1;
         if !inserted {
-            sqlx::query("UPDATE known_devices SET last_seen_at = $3 WHERE user_id = $1 AND fingerprint = $2")
+            sqlx::query("UPDATE known_devices SET last_seen_at = $3, failures = 0 WHERE user_id = $1 AND fingerprint = $2")
                 .bind(user.to_string())
                 .bind(fingerprint.0.as_slice())
                 .bind(at.as_millis())
                 .execute(&mut *tx)
                 .await?;
+        } else if let Some(notice) = if_new {
+            insert_notice(&mut tx, notice).await?;
         }
         tx.commit().await?;
         Ok(inserted)
     }
 
-    async fn is_known_device(&self, user: UserId, fingerprint: &BlindIndex) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT last_seen_at FROM known_devices WHERE user_id = $1 AND fingerprint = $2")
-            .bind(user.to_string())
-            .bind(fingerprint.0.as_slice())
-            .fetch_optional(&self.read)
-            .await?;
+    async fn is_known_device(&self, user: UserId, fingerprint: &BlindIndex, seen_since: Timestamp) -> Result<bool, StoreError> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT last_seen_at FROM known_devices WHERE user_id = $1 AND fingerprint = $2 AND last_seen_at >= $3")
+                .bind(user.to_string())
+                .bind(fingerprint.0.as_slice())
+                .bind(seen_since.as_millis())
+                .fetch_optional(&self.read)
+                .await?;
         Ok(found.is_some())
+    }
+
+    async fn count_device_failure(&self, user: UserId, fingerprint: &BlindIndex, forget_after: u32) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        let failures: Option<i64> = sqlx::query_scalar(
+            "UPDATE known_devices SET failures = failures + 1 WHERE user_id = $1 AND fingerprint = $2 RETURNING failures",
+        )
+        .bind(user.to_string())
+        .bind(fingerprint.0.as_slice())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if failures.is_some_and(|count| count >= i64::from(forget_after)) {
+            sqlx::query("DELETE FROM known_devices WHERE user_id = $1 AND fingerprint = $2")
+                .bind(user.to_string())
+                .bind(fingerprint.0.as_slice())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }
 
 #[async_trait]
 impl SessionStore for DataStore {
-    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        sqlx::query(
+    async fn insert_session(&self, session: &SessionRecord) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
             "INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at, kind, device_sealed) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2 AND erased_at IS NULL)",
         )
         .bind(session.id.to_string())
         .bind(session.user_id.to_string())
@@ -300,8 +334,9 @@ impl SessionStore for DataStore {
         .bind(session.kind.as_str())
         .bind(session.device.as_ref().map(Sealed::as_bytes))
         .execute(&self.write)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
     }
 
     async fn session_by_token(&self, hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError> {
@@ -662,7 +697,10 @@ async fn insert_user_row(tx: &mut Tx<'_>, user: &NewUser) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Ends every session of the user but `keep`, and withdraws the user's pending login challenges:
+/// a password login half-way through its second step must not outlive the revocation either.
 async fn delete_sessions_except(tx: &mut Tx<'_>, user: UserId, keep: SessionId) -> Result<Vec<SessionId>, StoreError> {
+    sqlx::query("DELETE FROM auth_challenges WHERE user_id = $1 AND kind = 'mfa_login'").bind(user.to_string()).execute(&mut **tx).await?;
     let ids: Vec<String> = sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id")
         .bind(user.to_string())
         .bind(keep.to_string())

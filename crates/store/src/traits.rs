@@ -29,8 +29,9 @@ pub trait UserStore: Send + Sync {
     async fn user_by_handle(&self, handle: &HandleKey) -> Result<Option<UserRecord>, StoreError>;
     /// The account whose email has this blind index.
     async fn user_by_email(&self, index: &BlindIndex) -> Result<Option<UserRecord>, StoreError>;
-    /// Counts one more consecutive failed login and records its event; returns the count.
-    async fn count_login_failure(&self, user: UserId, notice: &SecurityNotice) -> Result<u32, StoreError>;
+    /// Counts one more consecutive failed login and records its event; returns the count. A
+    /// count whose last lock ended before `forgiven_before` starts again from this failure.
+    async fn count_login_failure(&self, user: UserId, forgiven_before: Timestamp, notice: &SecurityNotice) -> Result<u32, StoreError>;
     /// Refuses password logins until `until`; with a notice when this is news to the owner.
     async fn lock_account(&self, user: UserId, until: Timestamp, notice: Option<&SecurityNotice>) -> Result<(), StoreError>;
     /// Clears the failure count and any lock after a successful login.
@@ -59,10 +60,21 @@ pub trait UserStore: Send + Sync {
         index: &BlindIndex,
         notice: &SecurityNotice,
     ) -> Result<(), StoreError>;
-    /// Remembers that the user logged in from a device; says whether it was new.
-    async fn remember_device(&self, user: UserId, fingerprint: &BlindIndex, at: Timestamp) -> Result<bool, StoreError>;
-    /// Whether the user has logged in from this device before.
-    async fn is_known_device(&self, user: UserId, fingerprint: &BlindIndex) -> Result<bool, StoreError>;
+    /// Remembers that the user logged in from a device; says whether it was new. A new device's
+    /// notice (`if_new`) is written in the same transaction, so a device is never known without
+    /// its owner having been told.
+    async fn remember_device(
+        &self,
+        user: UserId,
+        fingerprint: &BlindIndex,
+        at: Timestamp,
+        if_new: Option<&SecurityNotice>,
+    ) -> Result<bool, StoreError>;
+    /// Whether the user has logged in from this device since `seen_since`.
+    async fn is_known_device(&self, user: UserId, fingerprint: &BlindIndex, seen_since: Timestamp) -> Result<bool, StoreError>;
+    /// Counts a wrong password sent with this known device's token; at `forget_after` failures
+    /// the device is forgotten (it no longer passes an account lock).
+    async fn count_device_failure(&self, user: UserId, fingerprint: &BlindIndex, forget_after: u32) -> Result<(), StoreError>;
 }
 
 /// Security events and the mail outbox.
@@ -77,10 +89,11 @@ pub trait NoticeStore: Send + Sync {
     /// Takes up to `limit` mails due at `now` for delivery: each is pushed to `lease_until`
     /// and its attempt counted, so another worker does not take it meanwhile.
     async fn claim_due_mail(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> Result<Vec<OutboxRecord>, StoreError>;
-    /// Removes a delivered (or undeliverable) mail.
-    async fn remove_mail(&self, id: Uuid) -> Result<(), StoreError>;
-    /// Schedules the next attempt of a mail whose delivery failed.
-    async fn retry_mail_at(&self, id: Uuid, at: Timestamp) -> Result<(), StoreError>;
+    /// Removes a delivered (or undeliverable) mail, if it is still the claim that counted
+    /// `attempts`: a worker whose lease ran out does not touch another's claim.
+    async fn remove_mail(&self, id: Uuid, attempts: u32) -> Result<(), StoreError>;
+    /// Schedules the next attempt of a mail whose delivery failed, under the same condition.
+    async fn retry_mail_at(&self, id: Uuid, attempts: u32, at: Timestamp) -> Result<(), StoreError>;
 }
 
 /// Second factors, passkeys, challenges and single sign-on identities.
@@ -107,6 +120,10 @@ pub trait CredentialStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Removes TOTP and the recovery codes, with the notice.
     async fn remove_totp(&self, user: UserId, notice: &SecurityNotice) -> Result<(), StoreError>;
+    /// Replaces the recovery codes of a user whose TOTP is on, with the notice; false (and
+    /// nothing changed) if TOTP is not on.
+    async fn replace_recovery_codes(&self, user: UserId, recovery_codes: &[TokenHash], notice: &SecurityNotice)
+    -> Result<bool, StoreError>;
     /// Uses up a recovery code: true if it existed (and is now gone).
     async fn use_recovery_code(&self, user: UserId, hash: &TokenHash) -> Result<bool, StoreError>;
     /// How many recovery codes the user has left.
@@ -157,8 +174,9 @@ pub trait CredentialStore: Send + Sync {
 /// Login sessions and WebSocket tickets.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Stores a new session.
-    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// Stores a new session, unless its user has been erased (then false): a login racing an
+    /// erasure opens nothing.
+    async fn insert_session(&self, session: &SessionRecord) -> Result<bool, StoreError>;
     /// The session whose token has this hash.
     async fn session_by_token(&self, hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError>;
     /// The session with this id.

@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(start_totp))
         .routes(routes!(confirm_totp))
         .routes(routes!(disable_totp))
+        .routes(routes!(replace_recovery_codes))
 }
 
 /// `POST /v1/accounts`: sign up.
@@ -154,7 +155,28 @@ async fn confirm_totp(
     Ok(Json(RecoveryCodesResponse { recovery_codes: codes.into_iter().map(Secret::into_inner).collect() }))
 }
 
-/// `POST /v1/me/mfa/totp/disable`: turn TOTP off; takes a fresh code from the app.
+/// `POST /v1/me/mfa/recovery-codes`: replace your recovery codes with ten new ones (shown only
+/// now); takes a fresh code from the app or one of the old recovery codes.
+#[utoipa::path(post, path = "/v1/me/mfa/recovery-codes", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = TotpCodeRequest,
+    responses(
+        (status = 200, body = RecoveryCodesResponse),
+        (status = 403, description = "The code is wrong or already used, or TOTP is not on (`invalid_code`), or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "TOTP was turned off meanwhile (`mfa_not_enabled`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes; retry after `Retry-After` seconds", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, BodyErrors, ServerErrors,
+    ))]
+async fn replace_recovery_codes(
+    State(state): State<AppState>,
+    caller: Caller,
+    AuthSession(session): AuthSession,
+    Json(request): Json<TotpCodeRequest>,
+) -> Result<Json<RecoveryCodesResponse>, ApiError> {
+    let codes = state.core.replace_recovery_codes(&session, &Secret::new(request.code), &caller.context).await?;
+    Ok(Json(RecoveryCodesResponse { recovery_codes: codes.into_iter().map(Secret::into_inner).collect() }))
+}
+
+/// `POST /v1/me/mfa/totp/disable`: turn TOTP off; takes a fresh code from the app, or a
+/// recovery code if the app is lost.
 #[utoipa::path(post, path = "/v1/me/mfa/totp/disable", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = TotpCodeRequest,
     responses(
         (status = 204, description = "TOTP is off; the recovery codes are void"),

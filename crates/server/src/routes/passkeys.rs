@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use parley_api::ProblemCode;
 use parley_api::security::{PasskeyCeremonyResponse, PasskeyInfo, PasskeyList, PasskeyLoginRequest, RegisterPasskeyRequest};
-use parley_core::{PasskeyCeremony, PasskeyView};
+use parley_core::{PasskeyCeremony, PasskeyRegistrationAnswer, PasskeyView};
+use parley_domain::Secret;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -42,7 +43,7 @@ async fn start_registration(
     responses(
         (status = 201, body = PasskeyInfo),
         (status = 401, description = "No valid session, or the ceremony is unknown, expired or not yours (`challenge_invalid`)", body = parley_api::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential did not verify: malformed, for another site, or without user verification (`passkey_rejected`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential did not verify: malformed, for another site, or without user verification (`passkey_rejected`); or, with TOTP on, `code` is missing, wrong or used (`invalid_code`); or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 409, description = "That passkey is registered already (`passkey_already_registered`)", body = parley_api::Problem, content_type = "application/problem+json"),
         BodyErrors, ServerErrors,
     ))]
@@ -52,8 +53,14 @@ async fn finish_registration(
     AuthSession(session): AuthSession,
     Json(request): Json<RegisterPasskeyRequest>,
 ) -> Result<Created<PasskeyInfo>, ApiError> {
-    let view =
-        state.core.finish_passkey_registration(&session, &request.challenge, &request.credential, &request.label, &caller.context).await?;
+    let code = request.code.map(Secret::new);
+    let answer = PasskeyRegistrationAnswer {
+        token: &request.challenge,
+        credential: &request.credential,
+        label: &request.label,
+        code: code.as_ref(),
+    };
+    let view = state.core.finish_passkey_registration(&session, answer, &caller.context).await?;
     Ok(Created(passkey_info(&view)))
 }
 

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use parley_api::ProblemCode;
 use parley_api::accounts::StreamTicketResponse;
+use parley_domain::SessionKind;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -54,7 +55,14 @@ async fn open_stream(
 ) -> Result<Response, ApiError> {
     check_origin(&headers, &state.stream.allowed_origins)?;
     let session = match (bearer_token(&headers), query.ticket) {
-        (Some(token), None) => state.core.authenticate(token).await?,
+        (Some(token), None) => {
+            let session = state.core.authenticate(token).await?;
+            // A cookie session's token belongs in the browser's cookie jar, here as on every route.
+            if session.kind() != SessionKind::Bearer {
+                return Err(ApiError::code(ProblemCode::Unauthenticated));
+            }
+            session
+        }
         (None, Some(ticket)) => state.core.redeem_stream_ticket(&ticket).await?,
         _ => return Err(ApiError::code(ProblemCode::Unauthenticated)),
     };

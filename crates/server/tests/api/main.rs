@@ -30,3 +30,4 @@ mod security;
 mod sessions;
 mod sso;
 mod stream;
+mod takeover;

@@ -34,6 +34,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/v1/me/mfa/totp"),
     ("post", "/v1/me/mfa/totp/confirm"),
     ("post", "/v1/me/mfa/totp/disable"),
+    ("post", "/v1/me/mfa/recovery-codes"),
     ("post", "/v1/me/passkeys/registration"),
     ("post", "/v1/me/passkeys"),
     ("get", "/v1/me/passkeys"),

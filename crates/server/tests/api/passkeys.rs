@@ -67,12 +67,17 @@ fn from_json<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> T {
     serde_json::from_value(value.clone()).unwrap()
 }
 
-/// Registers the device's passkey for `user` and returns the server's answer.
+/// Registers the device's passkey for `user` (with a second-factor code, if given) and returns
+/// the server's answer.
 macro_rules! register {
-    ($app:expr, $user:expr, $device:expr, $origin:expr) => {{
+    ($app:expr, $user:expr, $device:expr, $origin:expr) => {
+        register!($app, $user, $device, $origin, None)
+    };
+    ($app:expr, $user:expr, $device:expr, $origin:expr, $code:expr) => {{
         let ceremony = $user.client.start_passkey_registration().await.unwrap();
         let created = $device.register($origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await;
-        let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created.unwrap()), label: "Laptop".into() };
+        let credential = json(&created.unwrap());
+        let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential, label: "Laptop".into(), code: $code };
         $user.client.register_passkey(&request).await
     }};
 }
@@ -144,6 +149,32 @@ async fn a_passkey_answers_the_second_step_of_a_password_login() {
 }
 
 #[tokio::test]
+async fn with_totp_on_adding_a_passkey_takes_a_fresh_code_not_just_a_session() {
+    let app = TestApp::spawn().await;
+    let user = app.user("stepup").await;
+    let (key, recovery_codes) = crate::security::enrol_totp(&app, &user).await;
+    let origin = origin(&app);
+    // A stolen session alone cannot add a factor that logs in past TOTP.
+    assert_problem(register!(app, user, device!(true), &origin), 403, ProblemCode::InvalidCode);
+    let spent = key.code_at(crate::security::now_seconds(&app)).unwrap();
+    assert_problem(register!(app, user, device!(true), &origin, Some(spent)), 403, ProblemCode::InvalidCode);
+    assert!(user.client.list_passkeys().await.unwrap().passkeys.is_empty());
+    // A recovery code proves it (and is used up); so does the next code from the app.
+    let mut device = device!(true);
+    register!(app, user, device, &origin, Some(recovery_codes[0].clone())).unwrap();
+    assert_eq!(user.client.mfa_status().await.unwrap().recovery_codes_left, 9);
+    app.clock.advance(Duration::from_secs(30));
+    let fresh = key.code_at(crate::security::now_seconds(&app)).unwrap();
+    register!(app, user, device!(true), &origin, Some(fresh)).unwrap();
+    assert_eq!(user.client.list_passkeys().await.unwrap().passkeys.len(), 2);
+    // The passkey so added logs in alone, as it should.
+    let ceremony = app.client.start_passkey_login().await.unwrap();
+    let assertion = assert_with!(device, &origin, &ceremony.options);
+    let session = app.client.finish_passkey_login(&login_request(ceremony.challenge, assertion)).await.unwrap();
+    assert_eq!(me_id(&app, session.token).await, user.id);
+}
+
+#[tokio::test]
 async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
     let app = TestApp::spawn().await;
     let user = app.user("strict").await;
@@ -155,7 +186,7 @@ async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
     let mut unverified = device!(false);
     let created =
         unverified.register(&origin(&app), from_json::<pkw::CredentialCreationOptions>(&options), DefaultClientData).await.unwrap();
-    let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "No PIN".into() };
+    let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "No PIN".into(), code: None };
     assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::PasskeyRejected);
 
     // A credential made for another site (its own rp id and origin) does not register here.
@@ -165,7 +196,7 @@ async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
     let mut phished = device!(true);
     let evil = url::Url::parse("https://evil.example").unwrap();
     let created = phished.register(&evil, from_json::<pkw::CredentialCreationOptions>(&options), DefaultClientData).await.unwrap();
-    let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "Evil".into() };
+    let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "Evil".into(), code: None };
     assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::PasskeyRejected);
     assert!(user.client.list_passkeys().await.unwrap().passkeys.is_empty());
 }
@@ -180,7 +211,7 @@ async fn ceremonies_expire_and_belong_to_whoever_started_them() {
     let ceremony = user.client.start_passkey_registration().await.unwrap();
     let created =
         device.register(&origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await.unwrap();
-    let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "Stolen".into() };
+    let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "Stolen".into(), code: None };
     assert_problem(other.client.register_passkey(&request).await, 401, ProblemCode::ChallengeInvalid);
 
     let mut device = device!(true);

@@ -13,7 +13,7 @@ use parley_testkit::{PASSWORD, TestApp, TestUser};
 
 use crate::helpers::{assert_problem, raw_client};
 
-fn login(user: &TestUser, password: &str, device: Option<&str>) -> CreateSessionRequest {
+pub(crate) fn login(user: &TestUser, password: &str, device: Option<&str>) -> CreateSessionRequest {
     CreateSessionRequest {
         login: user.handle.clone(),
         password: password.to_owned(),
@@ -21,13 +21,13 @@ fn login(user: &TestUser, password: &str, device: Option<&str>) -> CreateSession
     }
 }
 
-fn now_seconds(app: &TestApp) -> u64 {
+pub(crate) fn now_seconds(app: &TestApp) -> u64 {
     use parley_core::Clock as _;
     u64::try_from(app.clock.now().as_millis() / 1000).unwrap()
 }
 
 /// Enrols TOTP for `user` and returns the key and the recovery codes.
-async fn enrol_totp(app: &TestApp, user: &TestUser) -> (TotpKey, Vec<String>) {
+pub(crate) async fn enrol_totp(app: &TestApp, user: &TestUser) -> (TotpKey, Vec<String>) {
     let enrolment = user.client.start_totp().await.unwrap();
     assert!(enrolment.otpauth_uri.starts_with("otpauth://totp/Parley:"));
     let key = TotpKey::from_base32(&enrolment.secret).unwrap();
@@ -35,18 +35,18 @@ async fn enrol_totp(app: &TestApp, user: &TestUser) -> (TotpKey, Vec<String>) {
     (key, codes)
 }
 
-async fn challenge(app: &TestApp, user: &TestUser) -> SecondFactorRequired {
+pub(crate) async fn challenge(app: &TestApp, user: &TestUser) -> SecondFactorRequired {
     match app.client.log_in(&login(user, PASSWORD, None)).await.unwrap() {
         LoginAnswer::SecondFactorRequired(challenge) => challenge,
         LoginAnswer::LoggedIn(_) => panic!("a second factor should be required"),
     }
 }
 
-fn answer(challenge: &SecondFactorRequired, answer: SecondFactorAnswer) -> SecondFactorRequest {
+pub(crate) fn answer(challenge: &SecondFactorRequired, answer: SecondFactorAnswer) -> SecondFactorRequest {
     SecondFactorRequest { challenge: challenge.challenge.clone(), answer, session: SessionOptions::default() }
 }
 
-fn totp(code: String) -> SecondFactorAnswer {
+pub(crate) fn totp(code: String) -> SecondFactorAnswer {
     SecondFactorAnswer::Totp { code }
 }
 

@@ -129,6 +129,32 @@ async fn logout_closes_the_sessions_sockets() {
 }
 
 #[tokio::test]
+async fn revoking_sessions_or_changing_the_password_closes_their_sockets_at_once() {
+    let app = TestApp::spawn().await;
+    let user = app.user("revoker").await;
+    let open_on_another_session = || async {
+        let other = app.client.create_session(&user.handle, PASSWORD).await.unwrap();
+        let mut stream = app.client.authenticated(other.token.as_deref().unwrap()).open_stream().await.unwrap();
+        assert!(matches!(next_frame(&mut stream).await, ServerFrame::Ready { .. }));
+        (other.session_id, stream)
+    };
+    let (phone, mut phone_stream) = open_on_another_session().await;
+    user.client.revoke_session(phone).await.unwrap();
+    assert_eq!(next_close(&mut phone_stream).await, Some(4401));
+    let (_, mut tablet_stream) = open_on_another_session().await;
+    user.client.revoke_other_sessions().await.unwrap();
+    assert_eq!(next_close(&mut tablet_stream).await, Some(4401));
+    let (_, mut laptop_stream) = open_on_another_session().await;
+    let mut own_stream = connect(&user).await;
+    user.client.change_password(PASSWORD, "a brand new passphrase").await.unwrap();
+    assert_eq!(next_close(&mut laptop_stream).await, Some(4401));
+    // The session that changed the password lives on, and so does its socket.
+    let conversation = open_conversation(&user, &app.user("peer").await, "listing-1").await;
+    send(&user, conversation.id, "still here").await;
+    assert!(matches!(next_frame(&mut own_stream).await, ServerFrame::Message { .. }));
+}
+
+#[tokio::test]
 async fn oversized_and_binary_frames_close_the_socket_with_the_right_code() {
     let app = TestApp::spawn().await;
     let user = app.user("flooder").await;

@@ -34,11 +34,15 @@ async fn mail_is_claimed_once_retried_later_and_removed_when_sent() {
         assert_eq!((claimed[0].id, claimed[0].attempts), (mail_id, 1));
         assert_eq!(claimed[0].payload, queued.mail.as_ref().unwrap().payload);
         assert!(backend.store.claim_due_mail(at(500), at(1_000), 10).await.unwrap().is_empty(), "leased to the first worker");
-        backend.store.retry_mail_at(mail_id, at(2_000)).await.unwrap();
+        backend.store.retry_mail_at(mail_id, 1, at(2_000)).await.unwrap();
         assert!(backend.store.claim_due_mail(at(1_500), at(3_000), 10).await.unwrap().is_empty());
         let again = backend.store.claim_due_mail(at(2_000), at(3_000), 10).await.unwrap();
         assert_eq!(again[0].attempts, 2);
-        backend.store.remove_mail(mail_id).await.unwrap();
+        // A worker whose claim was superseded changes nothing.
+        backend.store.retry_mail_at(mail_id, 1, at(90_000)).await.unwrap();
+        backend.store.remove_mail(mail_id, 1).await.unwrap();
+        assert_eq!(backend.store.claim_due_mail(at(3_000), at(4_000), 10).await.unwrap().len(), 1, "still there, due at its lease end");
+        backend.store.remove_mail(mail_id, 3).await.unwrap();
         assert!(backend.store.claim_due_mail(at(10_000), at(20_000), 10).await.unwrap().is_empty());
     })
     .await;

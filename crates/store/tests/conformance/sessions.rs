@@ -21,7 +21,7 @@ async fn sessions_are_found_touched_and_deleted() {
     on_both_backends("sessions", |backend| async move {
         let user = user(&backend, "alice").await;
         let record = session(user, 1);
-        backend.store.insert_session(&record).await.unwrap();
+        assert!(backend.store.insert_session(&record).await.unwrap());
         assert_eq!(backend.store.session_by_token(&TokenHash([1; 32])).await.unwrap(), Some(record.clone()));
         assert_eq!(backend.store.session_by_id(record.id).await.unwrap(), Some(record.clone()));
         assert!(backend.store.session_by_token(&TokenHash([2; 32])).await.unwrap().is_none());
@@ -34,6 +34,17 @@ async fn sessions_are_found_touched_and_deleted() {
         assert!(backend.store.delete_session(record.id).await.unwrap());
         assert!(!backend.store.delete_session(record.id).await.unwrap());
         assert!(backend.store.session_by_token(&TokenHash([1; 32])).await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_erased_user_gets_no_new_session() {
+    on_both_backends("sessions_erased", |backend| async move {
+        let user = user(&backend, "gone").await;
+        backend.store.erase_user(user, &Handle::from_trusted("deleted-user-g".into()), at(1)).await.unwrap();
+        assert!(!backend.store.insert_session(&session(user, 3)).await.unwrap());
+        assert!(backend.store.session_by_token(&TokenHash([3; 32])).await.unwrap().is_none());
     })
     .await;
 }

@@ -93,16 +93,20 @@ async fn login_failures_count_lock_and_reset() {
     on_both_backends("users_failures", |backend| async move {
         let id = user(&backend, "dave").await;
         for expected in 1..=3 {
-            let count = backend.store.count_login_failure(id, &notice(id, SecurityEventKind::LoginFailed, 1, false)).await.unwrap();
+            let count = backend.store.count_login_failure(id, at(0), &notice(id, SecurityEventKind::LoginFailed, 1, false)).await.unwrap();
             assert_eq!(count, expected);
         }
         backend.store.lock_account(id, at(99_000), Some(&notice(id, SecurityEventKind::AccountLocked, 2, true))).await.unwrap();
         let locked = backend.store.user_by_id(id).await.unwrap().unwrap();
         assert_eq!((locked.failed_logins, locked.locked_until), (3, Some(at(99_000))));
+        let failed = notice(id, SecurityEventKind::LoginFailed, 3, false);
+        assert_eq!(backend.store.count_login_failure(id, at(99_000), &failed).await.unwrap(), 4, "the lock is not over yet");
+        let failed = notice(id, SecurityEventKind::LoginFailed, 4, false);
+        assert_eq!(backend.store.count_login_failure(id, at(99_001), &failed).await.unwrap(), 1, "a long-past lock is forgiven");
         backend.store.reset_login_failures(id).await.unwrap();
         let reset = backend.store.user_by_id(id).await.unwrap().unwrap();
         assert_eq!((reset.failed_logins, reset.locked_until), (0, None));
-        assert_eq!(backend.store.security_events_of(id, 10).await.unwrap().len(), 5);
+        assert_eq!(backend.store.security_events_of(id, 10).await.unwrap().len(), 7);
     })
     .await;
 }
@@ -112,10 +116,32 @@ async fn devices_are_new_once() {
     on_both_backends("users_devices", |backend| async move {
         let id = user(&backend, "erin").await;
         let device = index_of("laptop");
-        assert!(!backend.store.is_known_device(id, &device).await.unwrap());
-        assert!(backend.store.remember_device(id, &device, at(1)).await.unwrap());
-        assert!(!backend.store.remember_device(id, &device, at(2)).await.unwrap());
-        assert!(backend.store.is_known_device(id, &device).await.unwrap());
+        assert!(!backend.store.is_known_device(id, &device, at(0)).await.unwrap());
+        assert!(backend.store.remember_device(id, &device, at(1), None).await.unwrap());
+        assert!(!backend.store.remember_device(id, &device, at(2), None).await.unwrap());
+        assert!(backend.store.is_known_device(id, &device, at(2)).await.unwrap());
+        assert!(!backend.store.is_known_device(id, &device, at(3)).await.unwrap(), "not seen since");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_device_that_fails_too_often_is_forgotten_and_a_login_resets_its_count() {
+    on_both_backends("users_device_failures", |backend| async move {
+        let id = user(&backend, "faye").await;
+        let device = index_of("phone");
+        backend.store.remember_device(id, &device, at(1), None).await.unwrap();
+        backend.store.count_device_failure(id, &device, 3).await.unwrap();
+        backend.store.count_device_failure(id, &device, 3).await.unwrap();
+        // A successful login from the device starts its count again.
+        backend.store.remember_device(id, &device, at(2), None).await.unwrap();
+        backend.store.count_device_failure(id, &device, 3).await.unwrap();
+        backend.store.count_device_failure(id, &device, 3).await.unwrap();
+        assert!(backend.store.is_known_device(id, &device, at(0)).await.unwrap());
+        backend.store.count_device_failure(id, &device, 3).await.unwrap();
+        assert!(!backend.store.is_known_device(id, &device, at(0)).await.unwrap());
+        // Counting against a device no one knows changes nothing.
+        backend.store.count_device_failure(id, &index_of("unknown"), 3).await.unwrap();
     })
     .await;
 }

@@ -1,0 +1,9 @@
+-- A device token lets its owner past an account lock; each wrong password it carries while the
+-- account is locked is counted here, and a token that has failed too often is forgotten, so a
+-- stolen token is no licence to guess passwords without limit.
+ALTER TABLE known_devices ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+
+-- A user has at most one live challenge of each kind, even when two logins race: a new one
+-- replaces the old (challenges live minutes, so the ones pending now are simply withdrawn).
+DELETE FROM auth_challenges WHERE user_id IS NOT NULL;
+CREATE UNIQUE INDEX auth_challenges_one_per_user ON auth_challenges (user_id, kind) WHERE user_id IS NOT NULL;
