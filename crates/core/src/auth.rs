@@ -8,9 +8,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parley_crypto::BearerToken;
-use parley_domain::{
-    Backoff, BlindIndex, ClientContext, KeyScope, Login, Secret, SecurityEventKind, SessionId, SessionKind, Timestamp, UserId,
-};
+use parley_domain::{Backoff, ClientContext, KeyScope, Login, Secret, SecurityEventKind, SessionId, SessionKind, Timestamp, UserId};
 use parley_store::{SessionRecord, StreamTicket, UserRecord};
 use uuid::Uuid;
 
@@ -26,9 +24,9 @@ const DEVICE_TOKEN_PREFIX: &str = "prly_d";
 const STREAM_TICKET_PREFIX: &str = "prly_t";
 /// A device token passes an account lock only if its device logged in within this long.
 const KNOWN_DEVICE_MEMORY: Duration = Duration::from_secs(180 * 24 * 60 * 60);
-/// Wrong passwords or codes a device token may carry past an account lock before the device is
-/// forgotten: a stolen token buys a handful of guesses, not an unlimited supply.
-const DEVICE_FAILURES_FORGOTTEN_AT: u32 = 5;
+/// Attempts a device token may carry past an account lock between two successful logins: a
+/// stolen token buys a handful of guesses, not an unlimited supply.
+const DEVICE_PASSES: u32 = 5;
 /// Last-seen times are written at most this often, to spare the database a write per request
 /// (or a quarter of the idle timeout, if that is shorter, so an active user is never dropped).
 const TOUCH_GRANULARITY: Duration = Duration::from_secs(60);
@@ -112,9 +110,10 @@ pub struct StreamTicketGrant {
 impl Parley {
     /// Checks a password login. Unknown logins cost the same Argon2 work as known ones and fail
     /// the same way, and so does a login to a locked account, so neither the answer nor its
-    /// timing reveals an account or its lock. Failures back off per client network (answered
-    /// as a rate limit) and per account (a lock the owner is mailed about once; logins from a
-    /// device the owner used before are exempt, so an attacker cannot lock the owner out).
+    /// Argon2 work reveals an account or its lock. Failures back off per client network
+    /// (answered as a rate limit) and per account (a lock the owner is mailed about once; a
+    /// device the owner used before passes it a few times between successful logins, so an
+    /// attacker cannot lock the owner out, nor guess on with a stolen device token).
     pub async fn log_in(&self, login: &str, password: Secret<String>, attempt: &LoginAttempt) -> Result<LoginOutcome, CoreError> {
         let now = self.clock.now();
         self.check_login_backoff(attempt)?;
@@ -246,23 +245,21 @@ impl Parley {
             return Ok(LockState::Locked { until });
         };
         let fingerprint = self.keys.device_token_fingerprint(user.id, token.expose());
-        if self.store.is_known_device(user.id, &fingerprint, now.minus(KNOWN_DEVICE_MEMORY)).await? {
-            Ok(LockState::PassedByDevice(fingerprint))
+        // The attempt is counted against the device before it is checked (and given back by
+        // a successful login), so racing guesses cannot exceed the device's budget.
+        if self.store.reserve_device_pass(user.id, &fingerprint, now.minus(KNOWN_DEVICE_MEMORY), DEVICE_PASSES).await? {
+            Ok(LockState::PassedByDevice)
         } else {
             Ok(LockState::Locked { until })
         }
     }
 
-    /// Counts a failed login (a wrong password or second factor): against the account, which
-    /// locks when the back-off says so, and against the device token that passed a lock. An
-    /// attempt refused by the lock was never checked, so it counts for nothing.
+    /// Counts a failed login (a wrong password or second factor) against the account, which
+    /// locks when the back-off says so. An attempt refused by the lock was never checked, so it
+    /// counts for nothing.
     pub(crate) async fn count_failure(&self, user: &UserRecord, lock: &LockState, context: &ClientContext) -> Result<(), CoreError> {
-        match lock {
-            LockState::Locked { .. } => return Ok(()),
-            LockState::PassedByDevice(fingerprint) => {
-                self.store.count_device_failure(user.id, fingerprint, DEVICE_FAILURES_FORGOTTEN_AT).await?;
-            }
-            LockState::Open => {}
+        if matches!(lock, LockState::Locked { .. }) {
+            return Ok(());
         }
         self.count_account_failure(user, context).await
     }
@@ -379,9 +376,9 @@ pub(crate) enum LockState {
     Open,
     /// The account is locked: the attempt is refused without being checked.
     Locked { until: Timestamp },
-    /// The account is locked, but the attempt carries the token of a device its owner used: it
-    /// goes on, and a wrong answer counts against that device too.
-    PassedByDevice(BlindIndex),
+    /// The account is locked, but the attempt carries the token of a device its owner used (and
+    /// the device had a pass left, now used): it goes on.
+    PassedByDevice,
 }
 
 fn session_of(record: &SessionRecord) -> Session {

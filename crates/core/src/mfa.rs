@@ -165,9 +165,13 @@ impl Parley {
         self.require_fresh(session)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
         self.check_code_budget(user.id)?;
-        let totp_shaped = code.expose().trim().chars().all(|c| c.is_ascii_digit());
-        let proved =
-            if totp_shaped { self.use_totp_code(user.id, code).await? } else { self.use_recovery_code(&user, code, context).await? };
+        // Digits alone (however spaced) are an app's code; anything else, a recovery code.
+        let compact: String = code.expose().chars().filter(|c| !c.is_whitespace()).collect();
+        let proved = if compact.chars().all(|c| c.is_ascii_digit()) {
+            self.use_totp_code(user.id, &Secret::new(compact)).await?
+        } else {
+            self.use_recovery_code(&user, code, context).await?
+        };
         if !proved {
             return Err(self.wrong_code(user.id));
         }
@@ -209,7 +213,8 @@ impl Parley {
 
     /// Completes a login with the answer to its challenge. Each answer is counted before it is
     /// checked; a wrong one counts against the account like a wrong password, and an account
-    /// locked by such failures takes no answer until the lock ends.
+    /// locked by such failures takes no answer until the lock ends, unless it comes from a
+    /// known device with a pass left (as at the password step).
     pub async fn complete_second_factor(
         &self,
         challenge: &str,

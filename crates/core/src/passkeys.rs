@@ -133,9 +133,6 @@ impl Parley {
     ) -> Result<PasskeyView, CoreError> {
         let PasskeyRegistrationAnswer { token, credential, label, code } = registration;
         let label = passkey_label(label)?;
-        if self.totp_enabled(session.user_id()).await? {
-            self.step_up(session, code.ok_or(CoreError::InvalidCode)?, context).await?;
-        }
         let challenge = self.take_ceremony(token, ChallengeKind::PasskeyRegistration).await?;
         if challenge.user_id != Some(session.user_id()) {
             return Err(CoreError::ChallengeInvalid);
@@ -143,6 +140,10 @@ impl Parley {
         let state: PasskeyRegistration = state_of(&challenge)?;
         let credential: RegisterPublicKeyCredential = serde_json::from_value(credential.clone()).map_err(|_| CoreError::PasskeyRejected)?;
         let passkey = self.webauthn.finish_passkey_registration(&credential, &state).map_err(|_| CoreError::PasskeyRejected)?;
+        // Only a registration that would succeed spends the code.
+        if self.totp_enabled(session.user_id()).await? {
+            self.step_up(session, code.ok_or(CoreError::InvalidCode)?, context).await?;
+        }
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
         let now = self.clock.now();
         let id = Uuid::now_v7();

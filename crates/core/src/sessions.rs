@@ -119,8 +119,9 @@ impl Parley {
         let profile = self.profile(session).await?;
         let new = NewPassword::parse(new.expose(), &user.handle, profile.email.as_ref())?;
         // The account lock is not applied here: it stops strangers guessing at the login, and must
-        // not stop the owner, logged in, from changing a password others are guessing. Wrong
-        // answers here back off per user and count towards the lock all the same.
+        // not stop the owner, logged in, from changing a password others are guessing. Nor do
+        // wrong answers here count towards it (a stolen session must not keep the owner out):
+        // they back off per user instead.
         let stored = user.password_hash.clone();
         let verified = self
             .hash_work(move |hasher| {
@@ -133,7 +134,6 @@ impl Parley {
             })
             .await?;
         if !verified {
-            self.count_account_failure(&user, context).await?;
             self.code_backoff.record_failure(user.id, self.clock.now());
             return Err(CoreError::InvalidCredentials);
         }

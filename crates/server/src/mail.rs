@@ -23,6 +23,8 @@ const BATCH: u32 = 20;
 const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long one whole delivery may take (lettre's timeout is per exchange): a batch ends
 /// within `BATCH` times this, inside the outbox lease, so no other node takes its mail meanwhile.
+/// Each delivery has a connection of its own (lettre's pool is not built in): a delivery cut
+/// off half-way leaves no half-written connection behind for the next mail.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(25);
 const _: () = assert!(DELIVERY_TIMEOUT.as_secs() * (BATCH as u64) < parley_core::MAIL_LEASE.as_secs());
 

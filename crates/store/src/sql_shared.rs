@@ -96,7 +96,8 @@ impl UserStore for DataStore {
     async fn count_login_failure(&self, user: UserId, forgiven_before: Timestamp, notice: &SecurityNotice) -> Result<u32, StoreError> {
         let mut tx = self.write.begin().await?;
         let count: i64 = sqlx::query_scalar(
-            "UPDATE users SET failed_logins = CASE WHEN locked_until < $2 THEN 1 ELSE failed_logins + 1 END \
+            "UPDATE users SET failed_logins = CASE WHEN locked_until < $2 THEN 1 ELSE failed_logins + 1 END, \
+             locked_until = CASE WHEN locked_until < $2 THEN NULL ELSE locked_until END \
              WHERE id = $1 RETURNING failed_logins",
         )
         .bind(user.to_string())
@@ -179,6 +180,19 @@ impl UserStore for DataStore {
         for conversation in &conversations {
             sqlx::query("UPDATE conversations SET last_seq = last_seq WHERE id = $1").bind(conversation).execute(&mut *tx).await?;
         }
+        // The account is marked erased before its sessions go: a login racing this waits on the
+        // user's row (see `insert_session`) and then finds it erased, or commits first and has
+        // its session deleted below.
+        sqlx::query(
+            "UPDATE users SET handle = $2, handle_key = $3, email_sealed = NULL, email_index = NULL, password_hash = NULL, \
+             failed_logins = 0, locked_until = NULL, erased_at = $4 WHERE id = $1",
+        )
+        .bind(&id)
+        .bind(tombstone.as_str())
+        .bind(tombstone.key().as_str())
+        .bind(at.as_millis())
+        .execute(&mut *tx)
+        .await?;
         let ended: Vec<String> =
             sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id").bind(&id).fetch_all(&mut *tx).await?;
         for statement in [
@@ -220,16 +234,6 @@ impl UserStore for DataStore {
             .bind(at.as_millis())
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE users SET handle = $2, handle_key = $3, email_sealed = NULL, email_index = NULL, password_hash = NULL, \
-             failed_logins = 0, locked_until = NULL, erased_at = $4 WHERE id = $1",
-        )
-        .bind(&id)
-        .bind(tombstone.as_str())
-        .bind(tombstone.key().as_str())
-        .bind(at.as_millis())
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         ended.iter().map(|id| parse_id(id, "sessions.id", SessionId::from_uuid)).collect()
     }
@@ -297,33 +301,48 @@ impl UserStore for DataStore {
         Ok(found.is_some())
     }
 
-    async fn count_device_failure(&self, user: UserId, fingerprint: &BlindIndex, forget_after: u32) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
-        let failures: Option<i64> = sqlx::query_scalar(
-            "UPDATE known_devices SET failures = failures + 1 WHERE user_id = $1 AND fingerprint = $2 RETURNING failures",
+    async fn reserve_device_pass(
+        &self,
+        user: UserId,
+        fingerprint: &BlindIndex,
+        seen_since: Timestamp,
+        budget: u32,
+    ) -> Result<bool, StoreError> {
+        let reserved = sqlx::query(
+            "UPDATE known_devices SET failures = failures + 1 \
+             WHERE user_id = $1 AND fingerprint = $2 AND last_seen_at >= $3 AND failures < $4",
         )
         .bind(user.to_string())
         .bind(fingerprint.0.as_slice())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if failures.is_some_and(|count| count >= i64::from(forget_after)) {
-            sqlx::query("DELETE FROM known_devices WHERE user_id = $1 AND fingerprint = $2")
-                .bind(user.to_string())
-                .bind(fingerprint.0.as_slice())
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        .bind(seen_since.as_millis())
+        .bind(i64::from(budget))
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(reserved == 1)
     }
 }
 
 #[async_trait]
 impl SessionStore for DataStore {
     async fn insert_session(&self, session: &SessionRecord) -> Result<bool, StoreError> {
-        let inserted = sqlx::query(
+        let mut tx = self.write.begin().await?;
+        // Locks the user's row (a no-op write) as an erasure does before it deletes sessions:
+        // either the erasure commits first and this finds the account erased, or this commits
+        // first and the erasure's delete sees the new session.
+        let live = sqlx::query("UPDATE users SET erased_at = erased_at WHERE id = $1 AND erased_at IS NULL")
+            .bind(session.user_id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !live {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
             "INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at, kind, device_sealed) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2 AND erased_at IS NULL)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(session.id.to_string())
         .bind(session.user_id.to_string())
@@ -333,10 +352,10 @@ impl SessionStore for DataStore {
         .bind(session.expires_at.as_millis())
         .bind(session.kind.as_str())
         .bind(session.device.as_ref().map(Sealed::as_bytes))
-        .execute(&self.write)
-        .await?
-        .rows_affected();
-        Ok(inserted == 1)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn session_by_token(&self, hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError> {

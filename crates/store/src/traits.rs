@@ -72,9 +72,17 @@ pub trait UserStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Whether the user has logged in from this device since `seen_since`.
     async fn is_known_device(&self, user: UserId, fingerprint: &BlindIndex, seen_since: Timestamp) -> Result<bool, StoreError>;
-    /// Counts a wrong password sent with this known device's token; at `forget_after` failures
-    /// the device is forgotten (it no longer passes an account lock).
-    async fn count_device_failure(&self, user: UserId, fingerprint: &BlindIndex, forget_after: u32) -> Result<(), StoreError>;
+    /// Reserves one attempt past an account lock for this device (seen since `seen_since`), if
+    /// fewer than `budget` have been reserved since its last successful login: true if
+    /// reserved. Reserving before checking, in one statement, keeps racing guesses within the
+    /// budget; a successful login ([`UserStore::remember_device`]) gives the budget back.
+    async fn reserve_device_pass(
+        &self,
+        user: UserId,
+        fingerprint: &BlindIndex,
+        seen_since: Timestamp,
+        budget: u32,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Security events and the mail outbox.

@@ -1,6 +1,6 @@
--- A device token lets its owner past an account lock; each wrong password it carries while the
--- account is locked is counted here, and a token that has failed too often is forgotten, so a
--- stolen token is no licence to guess passwords without limit.
+-- A device token lets its owner past an account lock a few times between successful logins;
+-- each pass is counted here before the answer is checked, so a stolen token is no licence to
+-- guess without limit.
 ALTER TABLE known_devices ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
 
 -- A user has at most one live challenge of each kind, even when two logins race: a new one

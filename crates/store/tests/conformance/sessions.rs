@@ -50,6 +50,23 @@ async fn an_erased_user_gets_no_new_session() {
 }
 
 #[tokio::test]
+async fn a_login_racing_an_erasure_leaves_no_session_behind() {
+    on_both_backends("sessions_erase_race", |backend| async move {
+        for round in 10..20u8 {
+            let user = user(&backend, &format!("racer{round}")).await;
+            let record = session(user, round);
+            let tombstone = Handle::from_trusted(format!("deleted-user-r{round}"));
+            let (inserted, ended) = tokio::join!(backend.store.insert_session(&record), backend.store.erase_user(user, &tombstone, at(1)));
+            // Either the erasure went first and no session was made, or the session was made
+            // first and the erasure ended it.
+            assert_eq!(inserted.unwrap(), ended.unwrap().contains(&record.id));
+            assert!(backend.store.session_by_token(&record.token_hash).await.unwrap().is_none());
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn stream_tickets_are_taken_once_and_die_with_their_session() {
     on_both_backends("tickets", |backend| async move {
         let user = user(&backend, "alice").await;

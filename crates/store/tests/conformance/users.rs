@@ -103,10 +103,13 @@ async fn login_failures_count_lock_and_reset() {
         assert_eq!(backend.store.count_login_failure(id, at(99_000), &failed).await.unwrap(), 4, "the lock is not over yet");
         let failed = notice(id, SecurityEventKind::LoginFailed, 4, false);
         assert_eq!(backend.store.count_login_failure(id, at(99_001), &failed).await.unwrap(), 1, "a long-past lock is forgiven");
+        assert_eq!(backend.store.user_by_id(id).await.unwrap().unwrap().locked_until, None, "and so is the lock");
+        let failed = notice(id, SecurityEventKind::LoginFailed, 5, false);
+        assert_eq!(backend.store.count_login_failure(id, at(99_001), &failed).await.unwrap(), 2, "counting goes on from there");
         backend.store.reset_login_failures(id).await.unwrap();
         let reset = backend.store.user_by_id(id).await.unwrap().unwrap();
         assert_eq!((reset.failed_logins, reset.locked_until), (0, None));
-        assert_eq!(backend.store.security_events_of(id, 10).await.unwrap().len(), 7);
+        assert_eq!(backend.store.security_events_of(id, 10).await.unwrap().len(), 8);
     })
     .await;
 }
@@ -126,22 +129,23 @@ async fn devices_are_new_once() {
 }
 
 #[tokio::test]
-async fn a_device_that_fails_too_often_is_forgotten_and_a_login_resets_its_count() {
-    on_both_backends("users_device_failures", |backend| async move {
+async fn a_device_passes_a_lock_a_few_times_between_logins() {
+    on_both_backends("users_device_passes", |backend| async move {
         let id = user(&backend, "faye").await;
         let device = index_of("phone");
+        assert!(!backend.store.reserve_device_pass(id, &device, at(0), 3).await.unwrap(), "an unknown device has no pass");
         backend.store.remember_device(id, &device, at(1), None).await.unwrap();
-        backend.store.count_device_failure(id, &device, 3).await.unwrap();
-        backend.store.count_device_failure(id, &device, 3).await.unwrap();
-        // A successful login from the device starts its count again.
+        assert!(!backend.store.reserve_device_pass(id, &device, at(2), 3).await.unwrap(), "not seen recently enough");
+        for _ in 0..3 {
+            assert!(backend.store.reserve_device_pass(id, &device, at(1), 3).await.unwrap());
+        }
+        assert!(!backend.store.reserve_device_pass(id, &device, at(1), 3).await.unwrap(), "the budget is spent");
+        // A successful login from the device gives it back.
         backend.store.remember_device(id, &device, at(2), None).await.unwrap();
-        backend.store.count_device_failure(id, &device, 3).await.unwrap();
-        backend.store.count_device_failure(id, &device, 3).await.unwrap();
-        assert!(backend.store.is_known_device(id, &device, at(0)).await.unwrap());
-        backend.store.count_device_failure(id, &device, 3).await.unwrap();
-        assert!(!backend.store.is_known_device(id, &device, at(0)).await.unwrap());
-        // Counting against a device no one knows changes nothing.
-        backend.store.count_device_failure(id, &index_of("unknown"), 3).await.unwrap();
+        assert!(backend.store.reserve_device_pass(id, &device, at(1), 3).await.unwrap());
+        // Another user's device of the same fingerprint is not this one.
+        let other = user(&backend, "gus").await;
+        assert!(!backend.store.reserve_device_pass(other, &device, at(0), 3).await.unwrap());
     })
     .await;
 }
