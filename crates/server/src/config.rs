@@ -189,6 +189,9 @@ pub struct MailConfig {
     pub smtp_port: u16,
     /// `starttls` (default), `tls` (implicit TLS) or `none` (only to a loopback server).
     pub smtp_tls: SmtpTls,
+    /// A PEM file of the CA that issued the SMTP server's certificate, trusted besides the
+    /// public roots (a relay inside the company's network); empty trusts the public roots only.
+    pub smtp_ca_file: PathBuf,
     /// SMTP user name; empty sends no credentials.
     pub smtp_username: String,
     /// SMTP password (shown redacted).
@@ -400,6 +403,7 @@ impl Default for MailConfig {
             smtp_host: String::new(),
             smtp_port: 587,
             smtp_tls: SmtpTls::Starttls,
+            smtp_ca_file: PathBuf::new(),
             smtp_username: String::new(),
             smtp_password: ConfigSecret::default(),
             poll_interval_ms: 2_000,
@@ -637,6 +641,9 @@ impl Config {
         }
         if self.mail.smtp_username.is_empty() != self.mail.smtp_password.0.is_empty() {
             return invalid("mail.smtp_username", "set both mail.smtp_username and mail.smtp_password, or neither");
+        }
+        if !self.mail.smtp_ca_file.as_os_str().is_empty() && self.mail.smtp_tls == SmtpTls::None {
+            return invalid("mail.smtp_ca_file", "needs mail.smtp_tls = `starttls` or `tls`: without TLS no certificate is checked");
         }
         Ok(())
     }
@@ -1075,6 +1082,12 @@ mod security_tests {
         assert_eq!(invalid_key(&config), "mail.smtp_tls");
         config.mail.smtp_tls = SmtpTls::Starttls;
         config.validate().unwrap();
+        config.mail.smtp_ca_file = "relay-ca.pem".into();
+        config.validate().unwrap();
+        config.mail.smtp_tls = SmtpTls::None;
+        config.mail.smtp_host = "localhost".into();
+        assert_eq!(invalid_key(&config), "mail.smtp_ca_file", "a CA means nothing without TLS");
+        config.mail.smtp_tls = SmtpTls::Tls;
         config.mail.from = "not an address".into();
         assert_eq!(invalid_key(&config), "mail.from");
     }

@@ -1,6 +1,6 @@
 //! Delivery of the mail outbox: a background worker claims due mail from the core (which
-//! renders it), sends it over SMTP (lettre, STARTTLS or TLS, certificates verified against the
-//! web PKI) or, with no SMTP server configured, writes it as an `.eml` file into
+//! renders it), sends it over SMTP (lettre, STARTTLS required or implicit TLS, certificates
+//! verified against the web PKI and an optional private CA) or, with no SMTP server configured, writes it as an `.eml` file into
 //! `<data_dir>/mail`. A failed delivery is rescheduled by the core with exponential back-off,
 //! so an SMTP outage delays mail but loses none.
 
@@ -8,9 +8,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor};
 use parley_core::{OutgoingMail, Parley};
 use tokio_util::sync::CancellationToken;
@@ -60,10 +62,13 @@ impl Mailer {
         if mail.smtp_host.is_empty() {
             return Ok(Mailer::Files(config.data_dir.join("mail")));
         }
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&mail.smtp_host);
+        // STARTTLS is required, never opportunistic: a server (or a meddler) that does not offer
+        // it gets no mail rather than mail in clear.
         let builder = match mail.smtp_tls {
-            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&mail.smtp_host)?,
-            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&mail.smtp_host)?,
-            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&mail.smtp_host),
+            SmtpTls::Starttls => builder.tls(Tls::Required(tls_parameters(mail)?)),
+            SmtpTls::Tls => builder.tls(Tls::Wrapper(tls_parameters(mail)?)),
+            SmtpTls::None => builder,
         };
         let mut builder = builder.port(mail.smtp_port).timeout(Some(SMTP_TIMEOUT));
         if !mail.smtp_username.is_empty() {
@@ -101,6 +106,17 @@ pub fn message(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, MailError
             .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click".into()));
     }
     builder.body(mail.text.clone()).map_err(|e| MailError::Build(e.to_string()))
+}
+
+/// How the SMTP server's certificate is checked: for its host name, against the public roots
+/// and the configured CA, if any.
+fn tls_parameters(mail: &crate::config::MailConfig) -> anyhow::Result<TlsParameters> {
+    let mut builder = TlsParameters::builder(mail.smtp_host.clone());
+    if !mail.smtp_ca_file.as_os_str().is_empty() {
+        let pem = std::fs::read(&mail.smtp_ca_file).with_context(|| format!("cannot read {}", mail.smtp_ca_file.display()))?;
+        builder = builder.add_root_certificate(Certificate::from_pem(&pem).context("mail.smtp_ca_file holds no certificate")?);
+    }
+    Ok(builder.build_rustls()?)
 }
 
 /// Drains the outbox until `shutdown`: each poll claims due mail, sends it, and reports each

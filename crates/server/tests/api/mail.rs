@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use parley_server::config::SmtpTls;
 use parley_testkit::{PASSWORD, TestApp};
 use sqlx::Connection as _;
 
@@ -29,9 +30,19 @@ impl SmtpServer {
     }
 
     async fn start(python: &Path, port: u16) -> Self {
+        Self::start_speaking(python, port, Security::Plain).await
+    }
+
+    async fn start_speaking(python: &Path, port: u16, security: Security<'_>) -> Self {
         let maildir = tempfile::tempdir().unwrap();
+        let tls_args: Vec<std::ffi::OsString> = match security {
+            Security::Plain => Vec::new(),
+            Security::StartTls(files) => vec!["--tlscert".into(), files.cert().into(), "--tlskey".into(), files.key().into()],
+            Security::Implicit(files) => vec!["--smtpscert".into(), files.cert().into(), "--smtpskey".into(), files.key().into()],
+        };
         let mut child = Command::new(python)
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args(tls_args)
             // Python's Maildir creates the box only where nothing exists yet.
             .arg(maildir.path().join("box"))
             .stdout(Stdio::null())
@@ -73,15 +84,95 @@ impl Drop for SmtpServer {
     }
 }
 
+/// How the test SMTP server speaks: in clear, STARTTLS (required, as aiosmtpd does by default
+/// when given a certificate) or implicit TLS.
+#[derive(Clone, Copy)]
+enum Security<'a> {
+    Plain,
+    StartTls(&'a TlsFiles),
+    Implicit(&'a TlsFiles),
+}
+
+/// A private CA and a `localhost` certificate it issued, as files (made the way the server
+/// makes its own).
+struct TlsFiles {
+    dir: tempfile::TempDir,
+}
+
+impl TlsFiles {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = parley_server::config::Config { data_dir: dir.path().join("made"), ..Default::default() };
+        let material = parley_server::bootstrap::tls_material(&config).unwrap();
+        std::fs::write(dir.path().join("cert.pem"), &material.cert_chain_pem).unwrap();
+        std::fs::write(dir.path().join("key.pem"), &material.key_pem).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), material.ca_pem.unwrap()).unwrap();
+        Self { dir }
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    fn key(&self) -> PathBuf {
+        self.dir.path().join("key.pem")
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn app_mailing_over_tls(port: u16, tls: SmtpTls, ca: Option<PathBuf>) -> TestApp {
+    TestApp::spawn_with(move |config| {
+        config.mail.smtp_host = "localhost".into();
+        config.mail.smtp_port = port;
+        config.mail.smtp_tls = tls;
+        config.mail.smtp_ca_file = ca.unwrap_or_default();
+    })
+    .await
+}
+
+#[tokio::test]
+async fn mail_travels_over_starttls_or_implicit_tls_to_a_relay_with_a_private_ca() {
+    let Some(python) = SmtpServer::python() else { return };
+    let files = TlsFiles::new();
+    for (security, tls) in [(Security::StartTls(&files), SmtpTls::Starttls), (Security::Implicit(&files), SmtpTls::Tls)] {
+        let port = free_port();
+        let smtp = SmtpServer::start_speaking(&python, port, security).await;
+        let app = app_mailing_over_tls(port, tls, Some(files.ca())).await;
+        let user = app.user("sealed").await;
+        smtp.wait_for(&user.email, "Welcome to Parley").await;
+    }
+}
+
+#[tokio::test]
+async fn mail_waits_rather_than_go_in_clear_or_to_an_unverified_server() {
+    let Some(python) = SmtpServer::python() else { return };
+    let files = TlsFiles::new();
+    // A server that offers no STARTTLS (or a meddler that strips it), and a server whose
+    // certificate nobody vouches for: the mail stays in the outbox, tried and not sent.
+    let plain_port = free_port();
+    let plain = SmtpServer::start(&python, plain_port).await;
+    let unverified_port = free_port();
+    let unverified = SmtpServer::start_speaking(&python, unverified_port, Security::StartTls(&files)).await;
+    for (port, smtp) in [(plain_port, &plain), (unverified_port, &unverified)] {
+        let app = app_mailing_over_tls(port, SmtpTls::Starttls, None).await;
+        app.user("careful").await;
+        wait_for_attempts(&app.data_dir(), 1).await;
+        assert!(smtp.messages().is_empty(), "nothing was delivered");
+    }
 }
 
 async fn app_mailing_to(port: u16) -> TestApp {
     TestApp::spawn_with(|config| {
         config.mail.smtp_host = "127.0.0.1".into();
         config.mail.smtp_port = port;
-        config.mail.smtp_tls = parley_server::config::SmtpTls::None;
+        config.mail.smtp_tls = SmtpTls::None;
         config.mail.from = "Parley <security@parley.example>".into();
     })
     .await
