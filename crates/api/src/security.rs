@@ -244,6 +244,12 @@ pub struct PasskeyCeremonyResponse {
     /// The WebAuthn options (`{"publicKey": {...}}`), binary fields in base64url.
     #[schema(value_type = Object)]
     pub options: serde_json::Value,
+    /// On an account that has passkeys, when registering another: request options for
+    /// `navigator.credentials.get()` over them. One of them must vouch for the new passkey
+    /// (`step_up_credential`), unless a TOTP or recovery code does (`code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub step_up_options: Option<serde_json::Value>,
 }
 
 impl fmt::Debug for PasskeyCeremonyResponse {
@@ -267,10 +273,16 @@ pub struct RegisterPasskeyRequest {
     #[schema(max_length = 64)]
     pub label: String,
     /// With two-factor authentication (TOTP) on: a fresh code from your authenticator app, or
-    /// one of your recovery codes (used up by this).
+    /// one of your recovery codes (used up by this). Needed when the account has TOTP, unless
+    /// `step_up_credential` vouches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 64)]
     pub code: Option<String>,
+    /// On an account that has passkeys: the `PublicKeyCredential` from
+    /// `navigator.credentials.get()` answering the ceremony's `step_up_options`, as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub step_up_credential: Option<serde_json::Value>,
 }
 
 impl fmt::Debug for RegisterPasskeyRequest {

@@ -53,8 +53,11 @@ pub struct PasskeyRegistrationAnswer<'a> {
     pub credential: &'a serde_json::Value,
     /// The owner's name for the passkey.
     pub label: &'a str,
-    /// A fresh TOTP code or a recovery code (needed when TOTP is on).
+    /// A fresh TOTP code or a recovery code (one way to vouch, when TOTP is on).
     pub code: Option<&'a Secret<String>>,
+    /// An assertion from one of the account's passkeys, answering the ceremony's
+    /// `step_up_options` (the other way to vouch).
+    pub step_up: Option<&'a serde_json::Value>,
 }
 
 /// Builds the relying party from its settings.
@@ -81,6 +84,9 @@ pub struct PasskeyCeremony {
     pub expires_at: Timestamp,
     /// `PublicKeyCredentialCreationOptions` or `...RequestOptions`, as JSON.
     pub options: serde_json::Value,
+    /// For a registration on an account that has passkeys: request options over them, for the
+    /// assertion that proves the owner is adding the new one (`...RequestOptions`, as JSON).
+    pub step_up_options: Option<serde_json::Value>,
 }
 
 /// A registered passkey, as its owner sees it.
@@ -96,6 +102,14 @@ pub struct PasskeyView {
     pub last_used_at: Option<Timestamp>,
 }
 
+/// The state of a registration ceremony: the registration's, and (when the account had passkeys
+/// at its start) that of the assertion one of them must give to vouch for the new one.
+#[derive(Serialize, Deserialize)]
+struct RegistrationCeremony {
+    registration: PasskeyRegistration,
+    step_up: Option<PasskeyAuthentication>,
+}
+
 /// What is sealed in a passkey row: the owner's label and the credential (public key, counter).
 #[derive(Serialize, Deserialize)]
 struct SealedPasskey {
@@ -106,12 +120,14 @@ struct SealedPasskey {
 impl Parley {
     /// Starts registering a passkey for the caller. The authenticator is asked for a
     /// discoverable credential with user verification, so the passkey can later log in alone.
+    /// An account that has passkeys also gets request options over them: one must vouch for
+    /// the new one (or, with TOTP on, a code).
     pub async fn start_passkey_registration(&self, session: &Session) -> Result<PasskeyCeremony, CoreError> {
         self.require_fresh(session)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
-        let existing = self.open_passkeys(user.id).await?;
-        let exclude = existing.iter().map(|(_, sealed)| sealed.passkey.cred_id().clone()).collect();
-        let (mut options, state) = self
+        let existing: Vec<Passkey> = self.open_passkeys(user.id).await?.into_iter().map(|(_, sealed)| sealed.passkey).collect();
+        let exclude = existing.iter().map(|passkey| passkey.cred_id().clone()).collect();
+        let (mut options, registration) = self
             .webauthn
             .start_passkey_registration(user.id.as_uuid(), user.handle.as_str(), user.handle.as_str(), Some(exclude))
             .map_err(internal)?;
@@ -119,32 +135,41 @@ impl Parley {
             selection.resident_key = Some(ResidentKeyRequirement::Required);
             selection.require_resident_key = true;
         }
-        self.start_ceremony(ChallengeKind::PasskeyRegistration, Some(user.id), &state, &options).await
+        let (step_up_options, step_up) = if existing.is_empty() {
+            (None, None)
+        } else {
+            let (request, state) = self.webauthn.start_passkey_authentication(&existing).map_err(internal)?;
+            (Some(serde_json::to_value(&request).map_err(internal)?), Some(state))
+        };
+        let state = RegistrationCeremony { registration, step_up };
+        let mut ceremony = self.start_ceremony(ChallengeKind::PasskeyRegistration, Some(user.id), &state, &options).await?;
+        ceremony.step_up_options = step_up_options;
+        Ok(ceremony)
     }
 
-    /// Finishes a registration with the browser's credential; answers the new passkey. With
-    /// TOTP on, a passkey is a new way past it, so it takes `code` (a fresh TOTP code or a
-    /// recovery code) as turning TOTP off does: a stolen session alone adds no factor.
+    /// Finishes a registration with the browser's credential; answers the new passkey. A passkey
+    /// logs in alone, so on an account with a second factor it is a new way past it: it takes
+    /// an assertion from one of the account's passkeys or, with TOTP on, `code` (a fresh TOTP
+    /// code or a recovery code), as turning TOTP off does. A stolen session alone adds no factor.
     pub async fn finish_passkey_registration(
         &self,
         session: &Session,
         registration: PasskeyRegistrationAnswer<'_>,
         context: &ClientContext,
     ) -> Result<PasskeyView, CoreError> {
-        let PasskeyRegistrationAnswer { token, credential, label, code } = registration;
+        let PasskeyRegistrationAnswer { token, credential, label, code, step_up } = registration;
         let label = passkey_label(label)?;
         let challenge = self.take_ceremony(token, ChallengeKind::PasskeyRegistration).await?;
         if challenge.user_id != Some(session.user_id()) {
             return Err(CoreError::ChallengeInvalid);
         }
-        let state: PasskeyRegistration = state_of(&challenge)?;
+        let state: RegistrationCeremony = state_of(&challenge)?;
         let credential: RegisterPublicKeyCredential = serde_json::from_value(credential.clone()).map_err(|_| CoreError::PasskeyRejected)?;
-        let passkey = self.webauthn.finish_passkey_registration(&credential, &state).map_err(|_| CoreError::PasskeyRejected)?;
-        // Only a registration that would succeed spends the code.
-        if self.totp_enabled(session.user_id()).await? {
-            self.step_up(session, code.ok_or(CoreError::InvalidCode)?, context).await?;
-        }
+        let passkey =
+            self.webauthn.finish_passkey_registration(&credential, &state.registration).map_err(|_| CoreError::PasskeyRejected)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
+        // Only a registration that would succeed spends the proof.
+        self.vouch_for_new_passkey(session, &user, state.step_up.as_ref(), step_up, code, context).await?;
         let now = self.clock.now();
         let id = Uuid::now_v7();
         let record = PasskeyRecord {
@@ -158,6 +183,34 @@ impl Parley {
         let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::PasskeyAdded, context).await?;
         self.store.insert_passkey(&record, &notice).await?;
         Ok(PasskeyView { id, label, created_at: now, last_used_at: None })
+    }
+
+    /// Checks the proof a new passkey needs on an account with a second factor: an assertion
+    /// from one of its passkeys (against the ceremony's request), or a TOTP or recovery code.
+    async fn vouch_for_new_passkey(
+        &self,
+        session: &Session,
+        user: &UserRecord,
+        step_up_state: Option<&PasskeyAuthentication>,
+        assertion: Option<&serde_json::Value>,
+        code: Option<&Secret<String>>,
+        context: &ClientContext,
+    ) -> Result<(), CoreError> {
+        let totp = self.totp_enabled(user.id).await?;
+        if !totp && self.store.passkeys_of(user.id).await?.is_empty() {
+            return Ok(());
+        }
+        match (assertion, step_up_state, code) {
+            (Some(assertion), Some(state), _) => {
+                self.check_code_budget(user.id)?;
+                if !self.verify_passkey_assertion(user, state, assertion).await? {
+                    return Err(self.wrong_code(user.id));
+                }
+                Ok(())
+            }
+            (_, _, Some(code)) if totp => self.step_up(session, code, context).await.map(|_| ()),
+            _ => Err(CoreError::InvalidCode),
+        }
     }
 
     /// The caller's passkeys, oldest first.
@@ -229,8 +282,7 @@ impl Parley {
         Ok(Some((serde_json::to_string(&state).map_err(internal)?, serde_json::to_value(&options).map_err(internal)?)))
     }
 
-    /// Checks a passkey assertion against a login challenge's state; saves the passkey's new
-    /// signature counter when it moved.
+    /// Checks a passkey assertion against a login challenge's state.
     pub(crate) async fn finish_passkey_second_factor(
         &self,
         user: &UserRecord,
@@ -240,10 +292,21 @@ impl Parley {
         let Ok(state) = state_of::<PasskeyAuthentication>(challenge) else {
             return Ok(false);
         };
+        self.verify_passkey_assertion(user, &state, credential).await
+    }
+
+    /// Whether an assertion from one of `user`'s passkeys answers `state`; saves the passkey's
+    /// new signature counter when it moved.
+    async fn verify_passkey_assertion(
+        &self,
+        user: &UserRecord,
+        state: &PasskeyAuthentication,
+        credential: &serde_json::Value,
+    ) -> Result<bool, CoreError> {
         let Ok(assertion) = serde_json::from_value::<PublicKeyCredential>(credential.clone()) else {
             return Ok(false);
         };
-        let Ok(result) = self.webauthn.finish_passkey_authentication(&assertion, &state) else {
+        let Ok(result) = self.webauthn.finish_passkey_authentication(&assertion, state) else {
             return Ok(false);
         };
         let Some(record) = self.store.passkey_by_credential(result.cred_id().as_slice()).await?.filter(|r| r.user_id == user.id) else {
@@ -301,7 +364,12 @@ impl Parley {
             expires_at,
         };
         self.store.insert_challenge(&record).await?;
-        Ok(PasskeyCeremony { token: token.secret, expires_at, options: serde_json::to_value(options).map_err(internal)? })
+        Ok(PasskeyCeremony {
+            token: token.secret,
+            expires_at,
+            options: serde_json::to_value(options).map_err(internal)?,
+            step_up_options: None,
+        })
     }
 
     /// Takes a ceremony's challenge (single use), refusing it when unknown or expired.

@@ -43,7 +43,7 @@ async fn start_registration(
     responses(
         (status = 201, body = PasskeyInfo),
         (status = 401, description = "No valid session, or the ceremony is unknown, expired or not yours (`challenge_invalid`)", body = parley_api::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential did not verify: malformed, for another site, or without user verification (`passkey_rejected`); or, with TOTP on, `code` is missing, wrong or used (`invalid_code`); or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential did not verify: malformed, for another site, or without user verification (`passkey_rejected`); or the account has a second factor (TOTP, passkeys) and neither `code` nor `step_up_credential` vouches for the new passkey (`invalid_code`); or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 409, description = "That passkey is registered already (`passkey_already_registered`)", body = parley_api::Problem, content_type = "application/problem+json"),
         BodyErrors, ServerErrors,
     ))]
@@ -59,6 +59,7 @@ async fn finish_registration(
         credential: &request.credential,
         label: &request.label,
         code: code.as_ref(),
+        step_up: request.step_up_credential.as_ref(),
     };
     let view = state.core.finish_passkey_registration(&session, answer, &caller.context).await?;
     Ok(Created(passkey_info(&view)))
@@ -124,6 +125,7 @@ fn ceremony(ceremony: PasskeyCeremony) -> PasskeyCeremonyResponse {
         challenge: ceremony.token.into_inner(),
         expires_at: wire::time(ceremony.expires_at),
         options: ceremony.options,
+        step_up_options: ceremony.step_up_options,
     }
 }
 

@@ -3,6 +3,8 @@
 //! and signs the client data exactly as a browser does). Nothing is mocked: the JSON the server
 //! sends is what the client consumes, and its answer is what the server verifies.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parley_api::ProblemCode;
@@ -18,9 +20,10 @@ use passkey_types::{Passkey as StoredPasskey, webauthn as pkw};
 
 use crate::helpers::assert_problem;
 
-/// The person at the authenticator: always present; verified (PIN, biometrics) or not.
+/// The person at the authenticator: always present; verified (PIN, biometrics) or not, which a
+/// test may change between ceremonies.
 struct Person {
-    verifies: bool,
+    verifies: Arc<AtomicBool>,
 }
 
 #[async_trait::async_trait]
@@ -28,7 +31,7 @@ impl UserValidationMethod for Person {
     type PasskeyItem = StoredPasskey;
 
     async fn check_user<'a>(&self, _hint: UiHint<'a, StoredPasskey>, presence: bool, verification: bool) -> Result<UserCheck, Ctap2Error> {
-        Ok(UserCheck { presence, verification: verification && self.verifies })
+        Ok(UserCheck { presence, verification: verification && self.verifies.load(Ordering::SeqCst) })
     }
 
     fn is_presence_enabled(&self) -> bool {
@@ -36,13 +39,16 @@ impl UserValidationMethod for Person {
     }
 
     fn is_verification_enabled(&self) -> Option<bool> {
-        Some(self.verifies)
+        Some(self.verifies.load(Ordering::SeqCst))
     }
 }
 
 /// A device holding one discoverable passkey.
 macro_rules! device {
     ($verifies:expr) => {
+        device!(shared Arc::new(AtomicBool::new($verifies)))
+    };
+    (shared $verifies:expr) => {
         passkey_client::Client::new(Authenticator::new(
             Aaguid::new_empty(),
             None::<StoredPasskey>,
@@ -77,7 +83,13 @@ macro_rules! register {
         let ceremony = $user.client.start_passkey_registration().await.unwrap();
         let created = $device.register($origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await;
         let credential = json(&created.unwrap());
-        let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential, label: "Laptop".into(), code: $code };
+        let request = RegisterPasskeyRequest {
+            challenge: ceremony.challenge,
+            credential,
+            label: "Laptop".into(),
+            code: $code,
+            step_up_credential: None,
+        };
         $user.client.register_passkey(&request).await
     }};
 }
@@ -175,6 +187,78 @@ async fn with_totp_on_adding_a_passkey_takes_a_fresh_code_not_just_a_session() {
 }
 
 #[tokio::test]
+async fn on_a_passkey_account_a_new_passkey_needs_one_of_the_old_to_vouch_for_it() {
+    let app = TestApp::spawn().await;
+    let user = app.user("vouched").await;
+    let origin = origin(&app);
+    let mut first = device!(true);
+    register!(app, user, first, &origin).unwrap();
+    // A stolen session alone cannot add a second passkey, which would log in on its own.
+    assert_problem(register!(app, user, device!(true), &origin), 403, ProblemCode::InvalidCode);
+    let ceremony = user.client.start_passkey_registration().await.unwrap();
+    assert!(ceremony.step_up_options.is_some(), "the old passkeys are asked to vouch");
+    let mut second = device!(true);
+    let created = second.register(&origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await;
+    let mut request = RegisterPasskeyRequest {
+        challenge: ceremony.challenge,
+        credential: json(&created.unwrap()),
+        label: "Phone".into(),
+        code: None,
+        // The new device cannot vouch for itself: it holds none of the old passkeys.
+        step_up_credential: Some(serde_json::json!({"id": "forged", "type": "public-key"})),
+    };
+    assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::InvalidCode);
+    // A fresh ceremony, vouched for by the first device: accepted.
+    let ceremony = user.client.start_passkey_registration().await.unwrap();
+    let created = second.register(&origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await;
+    request.challenge = ceremony.challenge;
+    request.credential = json(&created.unwrap());
+    request.step_up_credential = Some(assert_with!(first, &origin, ceremony.step_up_options.as_ref().unwrap()));
+    assert_eq!(user.client.register_passkey(&request).await.unwrap().label, "Phone");
+    assert_eq!(user.client.list_passkeys().await.unwrap().passkeys.len(), 2);
+}
+
+#[tokio::test]
+async fn a_passkey_assertion_without_user_verification_logs_nobody_in() {
+    let app = TestApp::spawn().await;
+    let user = app.user("unverified").await;
+    let origin = origin(&app);
+    let verifies = Arc::new(AtomicBool::new(true));
+    let mut device = device!(shared verifies.clone());
+    register!(app, user, device, &origin).unwrap();
+    // Someone holds the device but cannot unlock it; their client drops the demand for
+    // verification, and the authenticator signs without it.
+    verifies.store(false, Ordering::SeqCst);
+    let unverified = |mut options: serde_json::Value| {
+        options["publicKey"]["userVerification"] = "discouraged".into();
+        options
+    };
+    let ceremony = app.client.start_passkey_login().await.unwrap();
+    let assertion = assert_with!(device, &origin, &unverified(ceremony.options));
+    assert_problem(
+        app.client.finish_passkey_login(&login_request(ceremony.challenge, assertion)).await,
+        401,
+        ProblemCode::InvalidCredentials,
+    );
+    let request = CreateSessionRequest { login: user.handle.clone(), password: PASSWORD.into(), session: SessionOptions::default() };
+    let LoginAnswer::SecondFactorRequired(challenge) = app.client.log_in(&request).await.unwrap() else {
+        panic!("a passkey is a second factor");
+    };
+    let assertion = assert_with!(device, &origin, &unverified(challenge.passkey_options.clone().unwrap()));
+    let answer = SecondFactorRequest {
+        challenge: challenge.challenge.clone(),
+        answer: SecondFactorAnswer::Passkey { credential: assertion },
+        session: SessionOptions::default(),
+    };
+    assert_problem(app.client.complete_second_factor(&answer).await, 403, ProblemCode::InvalidCode);
+    // The owner, verified, logs in with the same device: it was the verification that was missing.
+    verifies.store(true, Ordering::SeqCst);
+    let ceremony = app.client.start_passkey_login().await.unwrap();
+    let assertion = assert_with!(device, &origin, &ceremony.options);
+    app.client.finish_passkey_login(&login_request(ceremony.challenge, assertion)).await.unwrap();
+}
+
+#[tokio::test]
 async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
     let app = TestApp::spawn().await;
     let user = app.user("strict").await;
@@ -186,7 +270,13 @@ async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
     let mut unverified = device!(false);
     let created =
         unverified.register(&origin(&app), from_json::<pkw::CredentialCreationOptions>(&options), DefaultClientData).await.unwrap();
-    let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "No PIN".into(), code: None };
+    let request = RegisterPasskeyRequest {
+        challenge: ceremony.challenge,
+        credential: json(&created),
+        label: "No PIN".into(),
+        code: None,
+        step_up_credential: None,
+    };
     assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::PasskeyRejected);
 
     // A credential made for another site (its own rp id and origin) does not register here.
@@ -196,7 +286,13 @@ async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
     let mut phished = device!(true);
     let evil = url::Url::parse("https://evil.example").unwrap();
     let created = phished.register(&evil, from_json::<pkw::CredentialCreationOptions>(&options), DefaultClientData).await.unwrap();
-    let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "Evil".into(), code: None };
+    let request = RegisterPasskeyRequest {
+        challenge: ceremony.challenge,
+        credential: json(&created),
+        label: "Evil".into(),
+        code: None,
+        step_up_credential: None,
+    };
     assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::PasskeyRejected);
     assert!(user.client.list_passkeys().await.unwrap().passkeys.is_empty());
 }
@@ -211,7 +307,13 @@ async fn ceremonies_expire_and_belong_to_whoever_started_them() {
     let ceremony = user.client.start_passkey_registration().await.unwrap();
     let created =
         device.register(&origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await.unwrap();
-    let request = RegisterPasskeyRequest { challenge: ceremony.challenge, credential: json(&created), label: "Stolen".into(), code: None };
+    let request = RegisterPasskeyRequest {
+        challenge: ceremony.challenge,
+        credential: json(&created),
+        label: "Stolen".into(),
+        code: None,
+        step_up_credential: None,
+    };
     assert_problem(other.client.register_passkey(&request).await, 401, ProblemCode::ChallengeInvalid);
 
     let mut device = device!(true);
