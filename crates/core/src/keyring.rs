@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use parley_crypto::{Aad, BlindIndexKey, Dek, Kek};
-use parley_domain::{BlindIndex, ClientContext, EmailAddress, KeyScope, SessionId, Timestamp, UserId};
+use parley_domain::{BlindIndex, ClientContext, EmailAddress, KeyScope, SessionId, Timestamp, TokenHash, UserId};
 use parley_store::KeyStore;
 
 use crate::error::CoreError;
@@ -66,6 +66,12 @@ impl KeyRing {
     /// The fingerprint of a device token a user's login received.
     pub fn device_token_fingerprint(&self, user: UserId, token: &str) -> BlindIndex {
         self.blind_index.keyed("device-token", &[&user.to_string(), token])
+    }
+
+    /// The stored form of a user's recovery code: keyed, so a copy of the database alone
+    /// cannot test guesses.
+    pub fn recovery_code_digest(&self, user: UserId, code: &str) -> TokenHash {
+        TokenHash(self.blind_index.keyed("recovery-code", &[&user.to_string(), &parley_crypto::recovery::normalise(code)]).0)
     }
 
     /// The keyed index of a single sign-on subject (the marketplace's own user id).

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use parley_crypto::{Aad, BearerToken, TotpKey, recovery};
-use parley_domain::{ClientContext, KeyScope, Sealed, Secret, SecurityEventKind, Timestamp, UserId};
+use parley_domain::{ClientContext, KeyScope, Sealed, Secret, SecurityEventKind, Timestamp, TokenHash, UserId};
 use parley_store::{ChallengeKind, ChallengeRecord, UserRecord};
 
 use crate::Parley;
@@ -124,7 +124,7 @@ impl Parley {
         let Some(step) = self.totp_step(user.id, &record.secret, code).await? else {
             return Err(self.wrong_code(user.id));
         };
-        let (shown, hashes) = recovery::generate(&user.id.to_string())?;
+        let (shown, hashes) = self.fresh_recovery_codes(user.id)?;
         let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::MfaEnabled, context).await?;
         if !self.store.confirm_totp(user.id, &record.secret, step, self.clock.now(), &hashes, &notice).await? {
             return Err(self.wrong_code(user.id));
@@ -150,7 +150,7 @@ impl Parley {
         context: &ClientContext,
     ) -> Result<Vec<Secret<String>>, CoreError> {
         let user = self.step_up(session, code, context).await?;
-        let (shown, hashes) = recovery::generate(&user.id.to_string())?;
+        let (shown, hashes) = self.fresh_recovery_codes(user.id)?;
         let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::RecoveryCodesReplaced, context).await?;
         if !self.store.replace_recovery_codes(user.id, &hashes, &notice).await? {
             return Err(CoreError::MfaNotEnabled);
@@ -272,9 +272,20 @@ impl Parley {
         Ok(key.verify(code.expose(), unix_seconds)?.and_then(|step| i64::try_from(step).ok()))
     }
 
+    /// Ten new recovery codes: to show once, and their keyed digests to store.
+    fn fresh_recovery_codes(&self, user: UserId) -> Result<(Vec<Secret<String>>, Vec<TokenHash>), CoreError> {
+        let shown = recovery::generate()?;
+        let digests = shown.iter().map(|code| self.keys.recovery_code_digest(user, code.expose())).collect();
+        Ok((shown, digests))
+    }
+
+    /// Uses up a recovery code (in either stored form; each statement is a single conditional
+    /// delete, so a code is used once however requests race).
     async fn use_recovery_code(&self, user: &UserRecord, code: &Secret<String>, context: &ClientContext) -> Result<bool, CoreError> {
-        let hash = recovery::hash(&user.id.to_string(), code.expose());
-        if !self.store.use_recovery_code(user.id, &hash).await? {
+        let keyed = self.keys.recovery_code_digest(user.id, code.expose());
+        let spent = self.store.use_recovery_code(user.id, &keyed).await?
+            || self.store.use_recovery_code(user.id, &recovery::legacy_hash(&user.id.to_string(), code.expose())).await?;
+        if !spent {
             return Ok(false);
         }
         let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::RecoveryCodeUsed, context).await?;

@@ -218,3 +218,39 @@ async fn account_mail_goes_where_the_owner_read_mail_when_it_happened() {
         app.mail_files().into_iter().filter(|m| m.contains("intruder@mail.example.net") && !m.contains("password was changed"));
     assert_eq!(misdirected.count(), 0);
 }
+
+#[tokio::test]
+async fn recovery_codes_are_stored_keyed_and_codes_stored_the_old_way_still_work_once() {
+    use sqlx::Connection as _;
+    let app = TestApp::spawn().await;
+    let user = app.user("keyed").await;
+    let (_, codes) = enrol_totp(&app, &user).await;
+    let url = format!("sqlite://{}", app.data_dir().join("parley.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT code_hash FROM recovery_codes WHERE user_id = $1")
+        .bind(user.id.to_string())
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 10);
+    for code in &codes {
+        let unkeyed = parley_crypto::recovery::legacy_hash(&user.id.to_string(), code);
+        assert!(!stored.contains(&unkeyed.0.to_vec()), "a copy of the database alone cannot test a guess");
+    }
+    // A code issued before codes were keyed, stored in the old form.
+    let old_code = "abcd-efgh-jkmn";
+    let legacy = parley_crypto::recovery::legacy_hash(&user.id.to_string(), old_code);
+    sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+        .bind(user.id.to_string())
+        .bind(legacy.0.as_slice())
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    let old = || SecondFactorAnswer::RecoveryCode { code: old_code.to_uppercase() };
+    let first = challenge(&app, &user).await;
+    app.client.complete_second_factor(&answer(&first, old())).await.unwrap();
+    let second = challenge(&app, &user).await;
+    assert_problem(app.client.complete_second_factor(&answer(&second, old())).await, 403, ProblemCode::InvalidCode);
+    app.client.complete_second_factor(&answer(&second, SecondFactorAnswer::RecoveryCode { code: codes[5].clone() })).await.unwrap();
+}
