@@ -943,6 +943,7 @@ mod tests {
         assert_eq!(config.stream.max_message_bytes, 65_536);
         assert!(config.http.header_read_timeout_secs <= 10);
         assert_eq!(config.durability, DurabilityConfig::Full);
+        assert_eq!(config.security.event_retention_days, 30, "security events are kept 30 days unless configured");
         assert!(matches!(config.database().unwrap(), parley_store::StoreLocation::Sqlite { .. }));
     }
 

@@ -254,3 +254,54 @@ async fn recovery_codes_are_stored_keyed_and_codes_stored_the_old_way_still_work
     assert_problem(app.client.complete_second_factor(&answer(&second, old())).await, 403, ProblemCode::InvalidCode);
     app.client.complete_second_factor(&answer(&second, SecondFactorAnswer::RecoveryCode { code: codes[5].clone() })).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_cookie_session_from_the_second_step_guards_every_change_with_its_csrf_token() {
+    let app = TestApp::spawn().await;
+    let user = app.user("webmfa").await;
+    let (key, _) = enrol_totp(&app, &user).await;
+    app.clock.advance(Duration::from_secs(30));
+    let http = raw_client(&app.ca_pem);
+    let body = serde_json::json!({"login": user.handle, "password": PASSWORD, "session": {"cookie": true}});
+    let started: serde_json::Value = http.post(format!("{}/v1/sessions", app.url)).json(&body).send().await.unwrap().json().await.unwrap();
+    let second = serde_json::json!({
+        "challenge": started["challenge"],
+        "answer": {"method": "totp", "code": key.code_at(now_seconds(&app)).unwrap()},
+        "session": {"cookie": true},
+    });
+    let response = http.post(format!("{}/v1/sessions/second-factor", app.url)).json(&second).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-parley_session="), "the second step sets the cookie too");
+    let created: serde_json::Value = response.json().await.unwrap();
+    assert!(created.get("token").is_none());
+    let csrf = created["csrf_token"].as_str().unwrap().to_owned();
+
+    // Every change, whatever its route, is refused without the token and never carried out.
+    let changes = [
+        (
+            reqwest::Method::PUT,
+            "/v1/me/password",
+            serde_json::json!({"current_password": PASSWORD, "new_password": "taken over by a form"}),
+        ),
+        (reqwest::Method::PUT, "/v1/me/email", serde_json::json!({"email": "attacker@mail.example.net", "password": PASSWORD})),
+        (reqwest::Method::POST, "/v1/me/mfa/totp/disable", serde_json::json!({"code": "000000"})),
+        (reqwest::Method::POST, "/v1/me/mfa/recovery-codes", serde_json::json!({"code": "000000"})),
+        (reqwest::Method::POST, "/v1/me/passkeys/registration", serde_json::json!({})),
+        (reqwest::Method::DELETE, "/v1/sessions", serde_json::json!({})),
+        (reqwest::Method::DELETE, "/v1/me", serde_json::json!({"password": PASSWORD})),
+    ];
+    for (method, path, body) in &changes {
+        let refused = http.request(method.clone(), format!("{}{path}", app.url)).header("cookie", &cookie).json(body).send().await.unwrap();
+        assert_eq!(refused.status(), 403, "{method} {path}");
+        assert_eq!(refused.json::<serde_json::Value>().await.unwrap()["code"], "csrf_failed", "{method} {path}");
+    }
+    let me: serde_json::Value =
+        http.get(format!("{}/v1/me", app.url)).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["email"], user.email.as_str(), "nothing was changed");
+    assert!(user.client.mfa_status().await.unwrap().totp);
+    // With the token, the same session may.
+    let (method, path, body) = &changes[5];
+    let allowed = http.request(method.clone(), format!("{}{path}", app.url)).header("cookie", &cookie).header("x-csrf-token", &csrf);
+    assert_eq!(allowed.json(body).send().await.unwrap().status(), 200);
+}
