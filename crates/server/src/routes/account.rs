@@ -152,7 +152,7 @@ async fn confirm_totp(
     Json(request): Json<TotpCodeRequest>,
 ) -> Result<Json<RecoveryCodesResponse>, ApiError> {
     let codes = state.core.confirm_totp(&session, &Secret::new(request.code), &caller.context).await?;
-    Ok(Json(RecoveryCodesResponse { recovery_codes: codes.into_iter().map(Secret::into_inner).collect() }))
+    Ok(shown_once(codes))
 }
 
 /// `POST /v1/me/mfa/recovery-codes`: replace your recovery codes with ten new ones (shown only
@@ -172,7 +172,7 @@ async fn replace_recovery_codes(
     Json(request): Json<TotpCodeRequest>,
 ) -> Result<Json<RecoveryCodesResponse>, ApiError> {
     let codes = state.core.replace_recovery_codes(&session, &Secret::new(request.code), &caller.context).await?;
-    Ok(Json(RecoveryCodesResponse { recovery_codes: codes.into_iter().map(Secret::into_inner).collect() }))
+    Ok(shown_once(codes))
 }
 
 /// `POST /v1/me/mfa/totp/disable`: turn TOTP off; takes a fresh code from the app, or a
@@ -231,4 +231,9 @@ async fn change_email(
 ) -> Result<Json<MeResponse>, ApiError> {
     state.core.change_email(&session, &request.email, request.password.map(Secret::new), &caller.context).await?;
     Ok(Json(wire::me(&state.core.profile(&session).await?)))
+}
+
+/// Recovery codes as answered the one time they are shown.
+fn shown_once(codes: Vec<Secret<String>>) -> Json<RecoveryCodesResponse> {
+    Json(RecoveryCodesResponse { recovery_codes: codes.into_iter().map(Secret::into_inner).collect() })
 }
