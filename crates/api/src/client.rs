@@ -27,9 +27,9 @@ use crate::conversations::{ConversationPage, ConversationResponse, CreateConvers
 use crate::messages::{ListMessagesQuery, MessagePage, MessageResponse, SendMessageRequest};
 use crate::problem::Problem;
 use crate::security::{
-    ChangePasswordRequest, MfaStatusResponse, PasskeyCeremonyResponse, PasskeyInfo, PasskeyList, PasskeyLoginRequest,
-    RecoveryCodesResponse, RegisterPasskeyRequest, RevokedSessions, SecondFactorRequest, SecondFactorRequired, SecurityEventList,
-    SessionList, SsoLoginRequest, TotpCodeRequest, TotpEnrolmentResponse,
+    ChangePasswordRequest, MfaStatusResponse, PasskeyCeremonyResponse, PasskeyInfo, PasskeyList, PasskeyLoginRequest, PasskeyStepUp,
+    RecoveryCodesResponse, RegisterPasskeyRequest, RevokedSessions, SecondFactorProofRequest, SecondFactorRequest, SecondFactorRequired,
+    SecurityEventList, SessionList, SsoLoginRequest, TotpCodeRequest, TotpEnrolmentResponse,
 };
 use crate::stream::{ClientFrame, ServerFrame};
 
@@ -289,8 +289,19 @@ impl Client {
     }
 
     /// `DELETE /v1/me/passkeys/{id}`.
-    pub async fn remove_passkey(&self, id: Uuid) -> Result<(), ClientError> {
-        self.call_empty(Method::DELETE, &format!("/v1/me/passkeys/{id}")).await
+    pub async fn remove_passkey(&self, id: Uuid, proof: &SecondFactorProofRequest) -> Result<(), ClientError> {
+        self.call_status(Method::DELETE, &format!("/v1/me/passkeys/{id}"), Some(proof)).await.map(|_| ())
+    }
+
+    /// `POST /v1/me/step-up`.
+    pub async fn start_step_up(&self) -> Result<PasskeyCeremonyResponse, ClientError> {
+        self.call(Method::POST, "/v1/me/step-up", None::<&()>).await.map(|(_, body)| body)
+    }
+
+    /// `POST /v1/me/mfa/totp/confirm`, with a passkey vouching for the new factor.
+    pub async fn confirm_totp_vouched(&self, code: &str, step_up: PasskeyStepUp) -> Result<RecoveryCodesResponse, ClientError> {
+        let request = TotpCodeRequest { code: code.to_owned(), step_up: Some(step_up) };
+        self.call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&request)).await.map(|(_, body)| body)
     }
 
     /// `POST /v1/sessions/passkey/options`.
@@ -320,19 +331,19 @@ impl Client {
 
     /// `POST /v1/me/mfa/totp/confirm`.
     pub async fn confirm_totp(&self, code: &str) -> Result<RecoveryCodesResponse, ClientError> {
-        let request = TotpCodeRequest { code: code.to_owned() };
+        let request = TotpCodeRequest { code: code.to_owned(), step_up: None };
         self.call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&request)).await.map(|(_, body)| body)
     }
 
     /// `POST /v1/me/mfa/recovery-codes`.
     pub async fn replace_recovery_codes(&self, code: &str) -> Result<RecoveryCodesResponse, ClientError> {
-        let request = TotpCodeRequest { code: code.into() };
+        let request = TotpCodeRequest { code: code.into(), step_up: None };
         self.call(Method::POST, "/v1/me/mfa/recovery-codes", Some(&request)).await.map(|(_, body)| body)
     }
 
     /// `POST /v1/me/mfa/totp/disable`.
     pub async fn disable_totp(&self, code: &str) -> Result<(), ClientError> {
-        let request = TotpCodeRequest { code: code.to_owned() };
+        let request = TotpCodeRequest { code: code.to_owned(), step_up: None };
         self.call_status(Method::POST, "/v1/me/mfa/totp/disable", Some(&request)).await.map(|_| ())
     }
 

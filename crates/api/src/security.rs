@@ -203,12 +203,15 @@ impl fmt::Debug for TotpEnrolmentResponse {
 }
 
 /// A one-time code from an authenticator app (or, where said, a recovery code).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TotpCodeRequest {
     /// The six-digit code shown now; where a recovery code is accepted, one of those instead.
     #[schema(max_length = 64)]
     pub code: String,
+    /// Where the account has passkeys: one of them vouching (for turning TOTP on, it must).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<PasskeyStepUp>,
 }
 
 impl fmt::Debug for TotpCodeRequest {
@@ -244,12 +247,45 @@ pub struct PasskeyCeremonyResponse {
     /// The WebAuthn options (`{"publicKey": {...}}`), binary fields in base64url.
     #[schema(value_type = Object)]
     pub options: serde_json::Value,
-    /// On an account that has passkeys, when registering another: request options for
-    /// `navigator.credentials.get()` over them. One of them must vouch for the new passkey
-    /// (`step_up_credential`), unless a TOTP or recovery code does (`code`).
+}
+
+/// A passkey's proof of the second factor: the answer to a ceremony from
+/// `POST /v1/me/step-up`.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyStepUp {
+    /// The ceremony token from `POST /v1/me/step-up`.
+    #[schema(max_length = 100)]
+    pub challenge: String,
+    /// The `PublicKeyCredential` from `navigator.credentials.get()`, as JSON.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+impl fmt::Debug for PasskeyStepUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasskeyStepUp").finish_non_exhaustive()
+    }
+}
+
+/// Proof of your second factor, which changes to the factors themselves take on an account
+/// that has one: a code (TOTP or recovery, when TOTP is on) or a passkey's assertion.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorProofRequest {
+    /// A fresh code from your authenticator app, or one of your recovery codes (used up by this).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub step_up_options: Option<serde_json::Value>,
+    #[schema(max_length = 64)]
+    pub code: Option<String>,
+    /// Or: one of your passkeys' answer to a step-up ceremony.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<PasskeyStepUp>,
+}
+
+impl fmt::Debug for SecondFactorProofRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecondFactorProofRequest").finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for PasskeyCeremonyResponse {
@@ -272,17 +308,14 @@ pub struct RegisterPasskeyRequest {
     /// and a label with nothing left becomes "Passkey".
     #[schema(max_length = 64)]
     pub label: String,
-    /// With two-factor authentication (TOTP) on: a fresh code from your authenticator app, or
-    /// one of your recovery codes (used up by this). Needed when the account has TOTP, unless
-    /// `step_up_credential` vouches.
+    /// On an account with a second factor, its proof: with TOTP on, a fresh code from your
+    /// authenticator app or one of your recovery codes (used up by this)...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 64)]
     pub code: Option<String>,
-    /// On an account that has passkeys: the `PublicKeyCredential` from
-    /// `navigator.credentials.get()` answering the ceremony's `step_up_options`, as JSON.
+    /// ...or one of your passkeys' answer to a step-up ceremony.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub step_up_credential: Option<serde_json::Value>,
+    pub step_up: Option<PasskeyStepUp>,
 }
 
 impl fmt::Debug for RegisterPasskeyRequest {

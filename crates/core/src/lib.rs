@@ -26,6 +26,7 @@ mod preferences;
 mod retention;
 mod sessions;
 mod sso;
+mod step_up;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,7 @@ pub use preferences::BlockedUser;
 pub use retention::{MAX_RETENTION_DAYS, RetentionReport};
 pub use sessions::SessionView;
 pub use sso::{RemoteKeys, SsoKeys, SsoProvider, SsoRefusal};
+pub use step_up::{PasskeyProof, SecondFactorProof};
 
 /// How recent a login must be for the session to change credentials (passkeys, TOTP): a
 /// stolen long-lived session cannot plant a lasting way back in.

@@ -14,6 +14,7 @@ use parley_store::{ChallengeKind, ChallengeRecord, UserRecord};
 use crate::Parley;
 use crate::auth::{IssuedSession, LockState, LoginAttempt, Session};
 use crate::error::CoreError;
+use crate::step_up::SecondFactorProof;
 
 /// Challenge tokens start with this.
 const CHALLENGE_PREFIX: &str = "prly_c";
@@ -111,11 +112,13 @@ impl Parley {
         Ok(TotpEnrolment { secret: Secret::new(key.to_base32()), uri: Secret::new(uri) })
     }
 
-    /// Confirms TOTP with a first code; returns the ten recovery codes (shown once).
+    /// Confirms TOTP with a first code; returns the ten recovery codes (shown once). On an
+    /// account with passkeys, a new factor needs one of them to vouch for it (`proof`).
     pub async fn confirm_totp(
         &self,
         session: &Session,
         code: &Secret<String>,
+        proof: SecondFactorProof<'_>,
         context: &ClientContext,
     ) -> Result<Vec<Secret<String>>, CoreError> {
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
@@ -124,6 +127,7 @@ impl Parley {
         let Some(step) = self.totp_step(user.id, &record.secret, code).await? else {
             return Err(self.wrong_code(user.id));
         };
+        self.require_second_factor(session, proof, context).await?;
         let (shown, hashes) = self.fresh_recovery_codes(user.id)?;
         let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::MfaEnabled, context).await?;
         if !self.store.confirm_totp(user.id, &record.secret, step, self.clock.now(), &hashes, &notice).await? {
@@ -132,50 +136,33 @@ impl Parley {
         Ok(shown)
     }
 
-    /// Turns TOTP off; takes a fresh code from the app, or a recovery code (the way back in for
-    /// someone who lost the phone).
-    pub async fn disable_totp(&self, session: &Session, code: &Secret<String>, context: &ClientContext) -> Result<(), CoreError> {
-        let user = self.step_up(session, code, context).await?;
+    /// Turns TOTP off; takes a proof of the second factor: a fresh code from the app, a recovery
+    /// code (the way back in for someone who lost the phone) or a passkey.
+    pub async fn disable_totp(&self, session: &Session, proof: SecondFactorProof<'_>, context: &ClientContext) -> Result<(), CoreError> {
+        if !self.totp_enabled(session.user_id()).await? {
+            return Err(CoreError::MfaNotEnabled);
+        }
+        let user = self.require_second_factor(session, proof, context).await?;
         let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::MfaDisabled, context).await?;
         self.store.remove_totp(user.id, &notice).await?;
         Ok(())
     }
 
-    /// Replaces the recovery codes (all of them, used or not) with ten new ones; takes a fresh
-    /// code from the app, or one of the old recovery codes.
+    /// Replaces the recovery codes (all of them, used or not) with ten new ones; takes a proof
+    /// of the second factor (a fresh code from the app, one of the old recovery codes, a passkey).
     pub async fn replace_recovery_codes(
         &self,
         session: &Session,
-        code: &Secret<String>,
+        proof: SecondFactorProof<'_>,
         context: &ClientContext,
     ) -> Result<Vec<Secret<String>>, CoreError> {
-        let user = self.step_up(session, code, context).await?;
+        let user = self.require_second_factor(session, proof, context).await?;
         let (shown, hashes) = self.fresh_recovery_codes(user.id)?;
         let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::RecoveryCodesReplaced, context).await?;
         if !self.store.replace_recovery_codes(user.id, &hashes, &notice).await? {
             return Err(CoreError::MfaNotEnabled);
         }
         Ok(shown)
-    }
-
-    /// Proves the second factor again for a change to the factors themselves, on a fresh login:
-    /// a TOTP code (not one used before) or a recovery code (used up by this). A session alone,
-    /// which may have been stolen, is not enough.
-    pub(crate) async fn step_up(&self, session: &Session, code: &Secret<String>, context: &ClientContext) -> Result<UserRecord, CoreError> {
-        self.require_fresh(session)?;
-        let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
-        self.check_code_budget(user.id)?;
-        // Digits alone (however spaced) are an app's code; anything else, a recovery code.
-        let compact: String = code.expose().chars().filter(|c| !c.is_whitespace()).collect();
-        let proved = if compact.chars().all(|c| c.is_ascii_digit()) {
-            self.use_totp_code(user.id, &Secret::new(compact)).await?
-        } else {
-            self.use_recovery_code(&user, code, context).await?
-        };
-        if !proved {
-            return Err(self.wrong_code(user.id));
-        }
-        Ok(user)
     }
 
     /// Whether the user's TOTP is on.
@@ -254,7 +241,7 @@ impl Parley {
     }
 
     /// Checks a TOTP code against the confirmed secret and uses its step up.
-    async fn use_totp_code(&self, user: UserId, code: &Secret<String>) -> Result<bool, CoreError> {
+    pub(crate) async fn use_totp_code(&self, user: UserId, code: &Secret<String>) -> Result<bool, CoreError> {
         let Some(record) = self.store.totp_of(user).await?.filter(|t| t.confirmed_at.is_some()) else {
             return Ok(false);
         };
@@ -281,7 +268,12 @@ impl Parley {
 
     /// Uses up a recovery code (in either stored form; each statement is a single conditional
     /// delete, so a code is used once however requests race).
-    async fn use_recovery_code(&self, user: &UserRecord, code: &Secret<String>, context: &ClientContext) -> Result<bool, CoreError> {
+    pub(crate) async fn use_recovery_code(
+        &self,
+        user: &UserRecord,
+        code: &Secret<String>,
+        context: &ClientContext,
+    ) -> Result<bool, CoreError> {
         let keyed = self.keys.recovery_code_digest(user.id, code.expose());
         let spent = self.store.use_recovery_code(user.id, &keyed).await?
             || self.store.use_recovery_code(user.id, &recovery::legacy_hash(&user.id.to_string(), code.expose())).await?;

@@ -22,6 +22,7 @@ use crate::Parley;
 use crate::auth::{IssuedSession, LoginAttempt, Session};
 use crate::error::CoreError;
 use crate::mfa::CHALLENGE_TTL;
+use crate::step_up::SecondFactorProof;
 
 /// Ceremony tokens start with this.
 const CEREMONY_PREFIX: &str = "prly_w";
@@ -53,11 +54,8 @@ pub struct PasskeyRegistrationAnswer<'a> {
     pub credential: &'a serde_json::Value,
     /// The owner's name for the passkey.
     pub label: &'a str,
-    /// A fresh TOTP code or a recovery code (one way to vouch, when TOTP is on).
-    pub code: Option<&'a Secret<String>>,
-    /// An assertion from one of the account's passkeys, answering the ceremony's
-    /// `step_up_options` (the other way to vouch).
-    pub step_up: Option<&'a serde_json::Value>,
+    /// The proof of the account's second factor, if it has one.
+    pub proof: SecondFactorProof<'a>,
 }
 
 /// Builds the relying party from its settings.
@@ -84,9 +82,6 @@ pub struct PasskeyCeremony {
     pub expires_at: Timestamp,
     /// `PublicKeyCredentialCreationOptions` or `...RequestOptions`, as JSON.
     pub options: serde_json::Value,
-    /// For a registration on an account that has passkeys: request options over them, for the
-    /// assertion that proves the owner is adding the new one (`...RequestOptions`, as JSON).
-    pub step_up_options: Option<serde_json::Value>,
 }
 
 /// A registered passkey, as its owner sees it.
@@ -102,14 +97,6 @@ pub struct PasskeyView {
     pub last_used_at: Option<Timestamp>,
 }
 
-/// The state of a registration ceremony: the registration's, and (when the account had passkeys
-/// at its start) that of the assertion one of them must give to vouch for the new one.
-#[derive(Serialize, Deserialize)]
-struct RegistrationCeremony {
-    registration: PasskeyRegistration,
-    step_up: Option<PasskeyAuthentication>,
-}
-
 /// What is sealed in a passkey row: the owner's label and the credential (public key, counter).
 #[derive(Serialize, Deserialize)]
 struct SealedPasskey {
@@ -120,14 +107,12 @@ struct SealedPasskey {
 impl Parley {
     /// Starts registering a passkey for the caller. The authenticator is asked for a
     /// discoverable credential with user verification, so the passkey can later log in alone.
-    /// An account that has passkeys also gets request options over them: one must vouch for
-    /// the new one (or, with TOTP on, a code).
     pub async fn start_passkey_registration(&self, session: &Session) -> Result<PasskeyCeremony, CoreError> {
         self.require_fresh(session)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
-        let existing: Vec<Passkey> = self.open_passkeys(user.id).await?.into_iter().map(|(_, sealed)| sealed.passkey).collect();
-        let exclude = existing.iter().map(|passkey| passkey.cred_id().clone()).collect();
-        let (mut options, registration) = self
+        let existing = self.open_passkeys(user.id).await?;
+        let exclude = existing.iter().map(|(_, sealed)| sealed.passkey.cred_id().clone()).collect();
+        let (mut options, state) = self
             .webauthn
             .start_passkey_registration(user.id.as_uuid(), user.handle.as_str(), user.handle.as_str(), Some(exclude))
             .map_err(internal)?;
@@ -135,41 +120,29 @@ impl Parley {
             selection.resident_key = Some(ResidentKeyRequirement::Required);
             selection.require_resident_key = true;
         }
-        let (step_up_options, step_up) = if existing.is_empty() {
-            (None, None)
-        } else {
-            let (request, state) = self.webauthn.start_passkey_authentication(&existing).map_err(internal)?;
-            (Some(serde_json::to_value(&request).map_err(internal)?), Some(state))
-        };
-        let state = RegistrationCeremony { registration, step_up };
-        let mut ceremony = self.start_ceremony(ChallengeKind::PasskeyRegistration, Some(user.id), &state, &options).await?;
-        ceremony.step_up_options = step_up_options;
-        Ok(ceremony)
+        self.start_ceremony(ChallengeKind::PasskeyRegistration, Some(user.id), &state, &options).await
     }
 
     /// Finishes a registration with the browser's credential; answers the new passkey. A passkey
-    /// logs in alone, so on an account with a second factor it is a new way past it: it takes
-    /// an assertion from one of the account's passkeys or, with TOTP on, `code` (a fresh TOTP
-    /// code or a recovery code), as turning TOTP off does. A stolen session alone adds no factor.
+    /// logs in alone, so on an account with a second factor it is a new way past it: it takes a
+    /// proof of that factor (see [`crate::step_up`]). A stolen session alone adds no factor.
     pub async fn finish_passkey_registration(
         &self,
         session: &Session,
         registration: PasskeyRegistrationAnswer<'_>,
         context: &ClientContext,
     ) -> Result<PasskeyView, CoreError> {
-        let PasskeyRegistrationAnswer { token, credential, label, code, step_up } = registration;
+        let PasskeyRegistrationAnswer { token, credential, label, proof } = registration;
         let label = passkey_label(label)?;
         let challenge = self.take_ceremony(token, ChallengeKind::PasskeyRegistration).await?;
         if challenge.user_id != Some(session.user_id()) {
             return Err(CoreError::ChallengeInvalid);
         }
-        let state: RegistrationCeremony = state_of(&challenge)?;
+        let state: PasskeyRegistration = state_of(&challenge)?;
         let credential: RegisterPublicKeyCredential = serde_json::from_value(credential.clone()).map_err(|_| CoreError::PasskeyRejected)?;
-        let passkey =
-            self.webauthn.finish_passkey_registration(&credential, &state.registration).map_err(|_| CoreError::PasskeyRejected)?;
-        let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
+        let passkey = self.webauthn.finish_passkey_registration(&credential, &state).map_err(|_| CoreError::PasskeyRejected)?;
         // Only a registration that would succeed spends the proof.
-        self.vouch_for_new_passkey(session, &user, state.step_up.as_ref(), step_up, code, context).await?;
+        let user = self.require_second_factor(session, proof, context).await?;
         let now = self.clock.now();
         let id = Uuid::now_v7();
         let record = PasskeyRecord {
@@ -183,34 +156,6 @@ impl Parley {
         let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::PasskeyAdded, context).await?;
         self.store.insert_passkey(&record, &notice).await?;
         Ok(PasskeyView { id, label, created_at: now, last_used_at: None })
-    }
-
-    /// Checks the proof a new passkey needs on an account with a second factor: an assertion
-    /// from one of its passkeys (against the ceremony's request), or a TOTP or recovery code.
-    async fn vouch_for_new_passkey(
-        &self,
-        session: &Session,
-        user: &UserRecord,
-        step_up_state: Option<&PasskeyAuthentication>,
-        assertion: Option<&serde_json::Value>,
-        code: Option<&Secret<String>>,
-        context: &ClientContext,
-    ) -> Result<(), CoreError> {
-        let totp = self.totp_enabled(user.id).await?;
-        if !totp && self.store.passkeys_of(user.id).await?.is_empty() {
-            return Ok(());
-        }
-        match (assertion, step_up_state, code) {
-            (Some(assertion), Some(state), _) => {
-                self.check_code_budget(user.id)?;
-                if !self.verify_passkey_assertion(user, state, assertion).await? {
-                    return Err(self.wrong_code(user.id));
-                }
-                Ok(())
-            }
-            (_, _, Some(code)) if totp => self.step_up(session, code, context).await.map(|_| ()),
-            _ => Err(CoreError::InvalidCode),
-        }
     }
 
     /// The caller's passkeys, oldest first.
@@ -233,10 +178,16 @@ impl Parley {
             .collect())
     }
 
-    /// Removes one of the caller's passkeys.
-    pub async fn remove_passkey(&self, session: &Session, id: Uuid, context: &ClientContext) -> Result<(), CoreError> {
-        self.require_fresh(session)?;
-        let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
+    /// Removes one of the caller's passkeys; takes a proof of the second factor (the passkey
+    /// itself may give it), so a stolen session cannot clear the way for a passkey of its own.
+    pub async fn remove_passkey(
+        &self,
+        session: &Session,
+        id: Uuid,
+        proof: SecondFactorProof<'_>,
+        context: &ClientContext,
+    ) -> Result<(), CoreError> {
+        let user = self.require_second_factor(session, proof, context).await?;
         let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::PasskeyRemoved, context).await?;
         if self.store.remove_passkey(user.id, id, &notice).await? { Ok(()) } else { Err(CoreError::PasskeyNotFound) }
     }
@@ -274,7 +225,7 @@ impl Parley {
     /// For a password login's second step: request options over the user's passkeys, and the
     /// ceremony state to keep with the challenge. `None` when the user has no passkey.
     pub(crate) async fn start_passkey_second_factor(&self, user: UserId) -> Result<Option<(String, serde_json::Value)>, CoreError> {
-        let passkeys: Vec<Passkey> = self.open_passkeys(user).await?.into_iter().map(|(_, sealed)| sealed.passkey).collect();
+        let passkeys = self.credentials_of(user).await?;
         if passkeys.is_empty() {
             return Ok(None);
         }
@@ -297,7 +248,7 @@ impl Parley {
 
     /// Whether an assertion from one of `user`'s passkeys answers `state`; saves the passkey's
     /// new signature counter when it moved.
-    async fn verify_passkey_assertion(
+    pub(crate) async fn verify_passkey_assertion(
         &self,
         user: &UserRecord,
         state: &PasskeyAuthentication,
@@ -346,7 +297,7 @@ impl Parley {
         self.store.user_by_id(record.user_id).await.map_err(CoreError::from)
     }
 
-    async fn start_ceremony(
+    pub(crate) async fn start_ceremony(
         &self,
         kind: ChallengeKind,
         user: Option<UserId>,
@@ -364,18 +315,18 @@ impl Parley {
             expires_at,
         };
         self.store.insert_challenge(&record).await?;
-        Ok(PasskeyCeremony {
-            token: token.secret,
-            expires_at,
-            options: serde_json::to_value(options).map_err(internal)?,
-            step_up_options: None,
-        })
+        Ok(PasskeyCeremony { token: token.secret, expires_at, options: serde_json::to_value(options).map_err(internal)? })
     }
 
     /// Takes a ceremony's challenge (single use), refusing it when unknown or expired.
-    async fn take_ceremony(&self, token: &str, kind: ChallengeKind) -> Result<ChallengeRecord, CoreError> {
+    pub(crate) async fn take_ceremony(&self, token: &str, kind: ChallengeKind) -> Result<ChallengeRecord, CoreError> {
         let challenge = self.store.take_challenge(&BearerToken::hash(token), kind).await?;
         challenge.filter(|c| c.expires_at > self.clock.now()).ok_or(CoreError::ChallengeInvalid)
+    }
+
+    /// The user's passkey credentials (to ask for an assertion from any of them).
+    pub(crate) async fn credentials_of(&self, user: UserId) -> Result<Vec<Passkey>, CoreError> {
+        Ok(self.open_passkeys(user).await?.into_iter().map(|(_, sealed)| sealed.passkey).collect())
     }
 
     async fn open_passkeys(&self, user: UserId) -> Result<Vec<(PasskeyRecord, SealedPasskey)>, CoreError> {
@@ -400,7 +351,7 @@ impl Parley {
     }
 }
 
-fn state_of<T: serde::de::DeserializeOwned>(challenge: &ChallengeRecord) -> Result<T, CoreError> {
+pub(crate) fn state_of<T: serde::de::DeserializeOwned>(challenge: &ChallengeRecord) -> Result<T, CoreError> {
     let state = challenge.state.as_deref().ok_or(CoreError::ChallengeInvalid)?;
     serde_json::from_str(state).map_err(|_| CoreError::ChallengeInvalid)
 }
@@ -419,6 +370,6 @@ fn passkey_aad(id: Uuid) -> Aad {
     Aad::field("passkeys", &id, "credential")
 }
 
-fn internal(error: impl std::error::Error + Send + Sync + 'static) -> CoreError {
+pub(crate) fn internal(error: impl std::error::Error + Send + Sync + 'static) -> CoreError {
     CoreError::Internal(Box::new(error))
 }

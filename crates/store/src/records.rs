@@ -310,6 +310,8 @@ pub enum ChallengeKind {
     PasskeyRegistration,
     /// A passwordless passkey login ceremony.
     PasskeyLogin,
+    /// A passkey assertion proving a second factor again before the factors change.
+    StepUp,
 }
 
 impl ChallengeKind {
@@ -319,6 +321,7 @@ impl ChallengeKind {
             Self::MfaLogin => "mfa_login",
             Self::PasskeyRegistration => "passkey_registration",
             Self::PasskeyLogin => "passkey_login",
+            Self::StepUp => "step_up",
         }
     }
 }

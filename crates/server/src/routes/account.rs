@@ -140,7 +140,7 @@ async fn start_totp(State(state): State<AppState>, AuthSession(session): AuthSes
 #[utoipa::path(post, path = "/v1/me/mfa/totp/confirm", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = TotpCodeRequest,
     responses(
         (status = 200, body = RecoveryCodesResponse),
-        (status = 403, description = "The code is wrong or already used (`invalid_code`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The code is wrong or already used, or the account has passkeys and none vouched through `step_up` (`invalid_code`), or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes; retry after `Retry-After` seconds", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 409, description = "No enrolment is waiting (`mfa_not_enabled`)", body = parley_api::Problem, content_type = "application/problem+json"),
         AuthErrors, BodyErrors, ServerErrors,
@@ -151,7 +151,8 @@ async fn confirm_totp(
     AuthSession(session): AuthSession,
     Json(request): Json<TotpCodeRequest>,
 ) -> Result<Json<RecoveryCodesResponse>, ApiError> {
-    let codes = state.core.confirm_totp(&session, &Secret::new(request.code), &caller.context).await?;
+    let proof = super::passkeys::proof(None, request.step_up.as_ref());
+    let codes = state.core.confirm_totp(&session, &Secret::new(request.code), proof, &caller.context).await?;
     Ok(shown_once(codes))
 }
 
@@ -160,8 +161,8 @@ async fn confirm_totp(
 #[utoipa::path(post, path = "/v1/me/mfa/recovery-codes", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = TotpCodeRequest,
     responses(
         (status = 200, body = RecoveryCodesResponse),
-        (status = 403, description = "The code is wrong or already used, or TOTP is not on (`invalid_code`), or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "TOTP was turned off meanwhile (`mfa_not_enabled`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The code (or passkey) did not prove your second factor (`invalid_code`), or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "TOTP is not on (`mfa_not_enabled`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes; retry after `Retry-After` seconds", body = parley_api::Problem, content_type = "application/problem+json"),
         AuthErrors, BodyErrors, ServerErrors,
     ))]
@@ -171,7 +172,9 @@ async fn replace_recovery_codes(
     AuthSession(session): AuthSession,
     Json(request): Json<TotpCodeRequest>,
 ) -> Result<Json<RecoveryCodesResponse>, ApiError> {
-    let codes = state.core.replace_recovery_codes(&session, &Secret::new(request.code), &caller.context).await?;
+    let code = Secret::new(request.code);
+    let proof = super::passkeys::proof(Some(&code), request.step_up.as_ref());
+    let codes = state.core.replace_recovery_codes(&session, proof, &caller.context).await?;
     Ok(shown_once(codes))
 }
 
@@ -181,7 +184,8 @@ async fn replace_recovery_codes(
     responses(
         (status = 204, description = "TOTP is off; the recovery codes are void"),
         (status = 429, description = "Too many wrong codes; retry after `Retry-After` seconds", body = parley_api::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The code is wrong or already used, or TOTP is not on (`invalid_code`), or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The code (or passkey) did not prove your second factor (`invalid_code`), or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "TOTP is not on (`mfa_not_enabled`)", body = parley_api::Problem, content_type = "application/problem+json"),
         AuthErrors, BodyErrors, ServerErrors,
     ))]
 async fn disable_totp(
@@ -190,7 +194,8 @@ async fn disable_totp(
     AuthSession(session): AuthSession,
     Json(request): Json<TotpCodeRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state.core.disable_totp(&session, &Secret::new(request.code), &caller.context).await?;
+    let code = Secret::new(request.code);
+    state.core.disable_totp(&session, super::passkeys::proof(Some(&code), request.step_up.as_ref()), &caller.context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

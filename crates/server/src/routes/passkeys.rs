@@ -5,8 +5,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use parley_api::ProblemCode;
-use parley_api::security::{PasskeyCeremonyResponse, PasskeyInfo, PasskeyList, PasskeyLoginRequest, RegisterPasskeyRequest};
-use parley_core::{PasskeyCeremony, PasskeyRegistrationAnswer, PasskeyView};
+use parley_api::security::{
+    PasskeyCeremonyResponse, PasskeyInfo, PasskeyList, PasskeyLoginRequest, PasskeyStepUp, RegisterPasskeyRequest, SecondFactorProofRequest,
+};
+use parley_core::{PasskeyCeremony, PasskeyProof, PasskeyRegistrationAnswer, PasskeyView, SecondFactorProof};
 use parley_domain::Secret;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(start_registration))
         .routes(routes!(finish_registration, list_passkeys))
         .routes(routes!(remove_passkey))
+        .routes(routes!(start_step_up))
         .routes(routes!(start_login))
         .routes(routes!(finish_login))
 }
@@ -43,7 +46,7 @@ async fn start_registration(
     responses(
         (status = 201, body = PasskeyInfo),
         (status = 401, description = "No valid session, or the ceremony is unknown, expired or not yours (`challenge_invalid`)", body = parley_api::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential did not verify: malformed, for another site, or without user verification (`passkey_rejected`); or the account has a second factor (TOTP, passkeys) and neither `code` nor `step_up_credential` vouches for the new passkey (`invalid_code`); or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential did not verify: malformed, for another site, or without user verification (`passkey_rejected`); or the account has a second factor (TOTP, passkeys) and neither `code` nor `step_up` proves it (`invalid_code`); or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 409, description = "That passkey is registered already (`passkey_already_registered`)", body = parley_api::Problem, content_type = "application/problem+json"),
         BodyErrors, ServerErrors,
     ))]
@@ -58,8 +61,7 @@ async fn finish_registration(
         token: &request.challenge,
         credential: &request.credential,
         label: &request.label,
-        code: code.as_ref(),
-        step_up: request.step_up_credential.as_ref(),
+        proof: proof(code.as_ref(), request.step_up.as_ref()),
     };
     let view = state.core.finish_passkey_registration(&session, answer, &caller.context).await?;
     Ok(Created(passkey_info(&view)))
@@ -73,24 +75,52 @@ async fn list_passkeys(State(state): State<AppState>, AuthSession(session): Auth
     Ok(Json(PasskeyList { passkeys: passkeys.iter().map(passkey_info).collect() }))
 }
 
-/// `DELETE /v1/me/passkeys/{id}`: remove one of your passkeys.
+/// `DELETE /v1/me/passkeys/{id}`: remove one of your passkeys; takes a proof of your second
+/// factor (the passkey itself, through `POST /v1/me/step-up`, may give it).
 #[utoipa::path(delete, path = "/v1/me/passkeys/{id}", tag = "passkeys", security(("bearer" = []), ("session_cookie" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The passkey's id")),
+    params(("id" = uuid::Uuid, Path, description = "The passkey's id")), request_body = SecondFactorProofRequest,
     responses(
         (status = 204, description = "Removed"),
-        (status = 403, description = "The session's login is older than ten minutes (`reauthentication_required`): log in again", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No proof of your second factor, or a wrong or used one (`invalid_code`), or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 404, description = "You have no passkey with that id", body = parley_api::Problem, content_type = "application/problem+json"),
-        AuthErrors, ServerErrors,
+        AuthErrors, BodyErrors, RateErrors, ServerErrors,
     ))]
 async fn remove_passkey(
     State(state): State<AppState>,
     caller: Caller,
     AuthSession(session): AuthSession,
     axum::extract::Path(id): axum::extract::Path<String>,
+    Json(request): Json<SecondFactorProofRequest>,
 ) -> Result<StatusCode, ApiError> {
     let id = id.parse().map_err(|_| ApiError::detailed(ProblemCode::NotFound, "you have no passkey with that id"))?;
-    state.core.remove_passkey(&session, id, &caller.context).await?;
+    let code = request.code.map(Secret::new);
+    state.core.remove_passkey(&session, id, proof(code.as_ref(), request.step_up.as_ref()), &caller.context).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/me/step-up`: start proving your second factor with one of your passkeys, before
+/// a change to your factors; answer with `navigator.credentials.get()` and send the result as
+/// `step_up` with the change.
+#[utoipa::path(post, path = "/v1/me/step-up", tag = "passkeys", security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 201, body = PasskeyCeremonyResponse),
+        (status = 403, description = "The session's login is older than ten minutes (`reauthentication_required`): log in again", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "You have no passkey (`mfa_not_enabled`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, ServerErrors,
+    ))]
+async fn start_step_up(
+    State(state): State<AppState>,
+    AuthSession(session): AuthSession,
+) -> Result<Created<PasskeyCeremonyResponse>, ApiError> {
+    Ok(Created(ceremony(state.core.start_step_up(&session).await?)))
+}
+
+/// The proof of a second factor a request carries.
+pub(super) fn proof<'a>(code: Option<&'a Secret<String>>, step_up: Option<&'a PasskeyStepUp>) -> SecondFactorProof<'a> {
+    SecondFactorProof {
+        code,
+        passkey: step_up.map(|step_up| PasskeyProof { ceremony: &step_up.challenge, credential: &step_up.credential }),
+    }
 }
 
 /// `POST /v1/sessions/passkey/options`: start a passwordless login; any passkey registered
@@ -125,7 +155,6 @@ fn ceremony(ceremony: PasskeyCeremony) -> PasskeyCeremonyResponse {
         challenge: ceremony.token.into_inner(),
         expires_at: wire::time(ceremony.expires_at),
         options: ceremony.options,
-        step_up_options: ceremony.step_up_options,
     }
 }
 

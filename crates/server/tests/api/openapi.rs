@@ -39,6 +39,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/v1/me/passkeys"),
     ("get", "/v1/me/passkeys"),
     ("delete", "/v1/me/passkeys/{id}"),
+    ("post", "/v1/me/step-up"),
     ("post", "/v1/sessions/passkey/options"),
     ("post", "/v1/sessions/passkey"),
     ("post", "/v1/sessions"),

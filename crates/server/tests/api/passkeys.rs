@@ -10,7 +10,9 @@ use std::time::Duration;
 use parley_api::ProblemCode;
 use parley_api::accounts::{CreateSessionRequest, SessionOptions};
 use parley_api::client::LoginAnswer;
-use parley_api::security::{PasskeyLoginRequest, RegisterPasskeyRequest, SecondFactorAnswer, SecondFactorRequest};
+use parley_api::security::{
+    PasskeyLoginRequest, PasskeyStepUp, RegisterPasskeyRequest, SecondFactorAnswer, SecondFactorProofRequest, SecondFactorRequest,
+};
 use parley_testkit::{PASSWORD, TestApp, TestUser};
 use passkey_authenticator::{Authenticator, UiHint, UserCheck, UserValidationMethod};
 use passkey_client::DefaultClientData;
@@ -83,14 +85,17 @@ macro_rules! register {
         let ceremony = $user.client.start_passkey_registration().await.unwrap();
         let created = $device.register($origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await;
         let credential = json(&created.unwrap());
-        let request = RegisterPasskeyRequest {
-            challenge: ceremony.challenge,
-            credential,
-            label: "Laptop".into(),
-            code: $code,
-            step_up_credential: None,
-        };
+        let request =
+            RegisterPasskeyRequest { challenge: ceremony.challenge, credential, label: "Laptop".into(), code: $code, step_up: None };
         $user.client.register_passkey(&request).await
+    }};
+}
+
+/// The device's proof of the second factor: its answer to a step-up ceremony of `user`.
+macro_rules! step_up {
+    ($user:expr, $device:expr, $origin:expr) => {{
+        let ceremony = $user.client.start_step_up().await.unwrap();
+        PasskeyStepUp { challenge: ceremony.challenge, credential: assert_with!($device, $origin, &ceremony.options) }
     }};
 }
 
@@ -187,35 +192,48 @@ async fn with_totp_on_adding_a_passkey_takes_a_fresh_code_not_just_a_session() {
 }
 
 #[tokio::test]
-async fn on_a_passkey_account_a_new_passkey_needs_one_of_the_old_to_vouch_for_it() {
+async fn on_a_passkey_account_a_stolen_session_adds_no_factor_and_removes_none() {
     let app = TestApp::spawn().await;
     let user = app.user("vouched").await;
+    let other = app.user("neighbour").await;
     let origin = origin(&app);
     let mut first = device!(true);
-    register!(app, user, first, &origin).unwrap();
-    // A stolen session alone cannot add a second passkey, which would log in on its own.
+    let old = register!(app, user, first, &origin).unwrap();
+    // A session alone adds no passkey, turns on no TOTP of its own, removes no passkey.
     assert_problem(register!(app, user, device!(true), &origin), 403, ProblemCode::InvalidCode);
-    let ceremony = user.client.start_passkey_registration().await.unwrap();
-    assert!(ceremony.step_up_options.is_some(), "the old passkeys are asked to vouch");
+    let enrolment = user.client.start_totp().await.unwrap();
+    let key = parley_crypto::TotpKey::from_base32(&enrolment.secret).unwrap();
+    let code = key.code_at(crate::security::now_seconds(&app)).unwrap();
+    assert_problem(user.client.confirm_totp(&code).await, 403, ProblemCode::InvalidCode);
+    assert_problem(user.client.remove_passkey(old.id, &SecondFactorProofRequest::default()).await, 403, ProblemCode::InvalidCode);
+    // Nor does another account's passkey vouch, even answering a real ceremony of its own.
+    let mut theirs = device!(true);
+    register!(app, other, theirs, &origin).unwrap();
+    let foreign = step_up!(other, theirs, &origin);
+    let vouched_by = |step_up| SecondFactorProofRequest { code: None, step_up: Some(step_up) };
+    assert_problem(user.client.remove_passkey(old.id, &vouched_by(foreign)).await, 403, ProblemCode::InvalidCode);
+
+    // One of the account's own passkeys vouches, once per ceremony.
     let mut second = device!(true);
+    let ceremony = user.client.start_passkey_registration().await.unwrap();
     let created = second.register(&origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await;
-    let mut request = RegisterPasskeyRequest {
+    let vouch = step_up!(user, first, &origin);
+    let request = RegisterPasskeyRequest {
         challenge: ceremony.challenge,
         credential: json(&created.unwrap()),
         label: "Phone".into(),
         code: None,
-        // The new device cannot vouch for itself: it holds none of the old passkeys.
-        step_up_credential: Some(serde_json::json!({"id": "forged", "type": "public-key"})),
+        step_up: Some(vouch.clone()),
     };
-    assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::InvalidCode);
-    // A fresh ceremony, vouched for by the first device: accepted.
-    let ceremony = user.client.start_passkey_registration().await.unwrap();
-    let created = second.register(&origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await;
-    request.challenge = ceremony.challenge;
-    request.credential = json(&created.unwrap());
-    request.step_up_credential = Some(assert_with!(first, &origin, ceremony.step_up_options.as_ref().unwrap()));
     assert_eq!(user.client.register_passkey(&request).await.unwrap().label, "Phone");
-    assert_eq!(user.client.list_passkeys().await.unwrap().passkeys.len(), 2);
+    assert_problem(user.client.remove_passkey(old.id, &vouched_by(vouch)).await, 403, ProblemCode::InvalidCode);
+    // (Five wrong proofs in a row back off for fifteen seconds.)
+    app.clock.advance(Duration::from_secs(16));
+    let code = key.code_at(crate::security::now_seconds(&app)).unwrap();
+    user.client.confirm_totp_vouched(&code, step_up!(user, second, &origin)).await.unwrap();
+    user.client.remove_passkey(old.id, &vouched_by(step_up!(user, first, &origin))).await.unwrap();
+    assert_eq!(user.client.list_passkeys().await.unwrap().passkeys.len(), 1);
+    assert!(user.client.mfa_status().await.unwrap().totp);
 }
 
 #[tokio::test]
@@ -275,7 +293,7 @@ async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
         credential: json(&created),
         label: "No PIN".into(),
         code: None,
-        step_up_credential: None,
+        step_up: None,
     };
     assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::PasskeyRejected);
 
@@ -291,7 +309,7 @@ async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
         credential: json(&created),
         label: "Evil".into(),
         code: None,
-        step_up_credential: None,
+        step_up: None,
     };
     assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::PasskeyRejected);
     assert!(user.client.list_passkeys().await.unwrap().passkeys.is_empty());
@@ -312,7 +330,7 @@ async fn ceremonies_expire_and_belong_to_whoever_started_them() {
         credential: json(&created),
         label: "Stolen".into(),
         code: None,
-        step_up_credential: None,
+        step_up: None,
     };
     assert_problem(other.client.register_passkey(&request).await, 401, ProblemCode::ChallengeInvalid);
 
@@ -331,9 +349,11 @@ async fn users_remove_only_their_own_passkeys() {
     let other = app.user("bystander").await;
     let mut device = device!(true);
     let passkey = register!(app, user, device, &origin(&app)).unwrap();
-    assert_problem(other.client.remove_passkey(passkey.id).await, 404, ProblemCode::NotFound);
-    user.client.remove_passkey(passkey.id).await.unwrap();
-    assert_problem(user.client.remove_passkey(passkey.id).await, 404, ProblemCode::NotFound);
+    let no_proof = SecondFactorProofRequest::default();
+    assert_problem(other.client.remove_passkey(passkey.id, &no_proof).await, 404, ProblemCode::NotFound);
+    let proof = SecondFactorProofRequest { code: None, step_up: Some(step_up!(user, device, &origin(&app))) };
+    user.client.remove_passkey(passkey.id, &proof).await.unwrap();
+    assert_problem(user.client.remove_passkey(passkey.id, &no_proof).await, 404, ProblemCode::NotFound);
     assert!(user.client.list_passkeys().await.unwrap().passkeys.is_empty());
     app.wait_for_mail(&user.email, "A passkey was removed").await;
     // With its passkey gone, the account logs in with its password alone again.

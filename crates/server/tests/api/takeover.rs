@@ -158,7 +158,8 @@ async fn recovery_codes_are_replaced_and_turn_totp_off_for_whoever_lost_the_phon
     assert!(matches!(app.client.log_in(&login(&user, PASSWORD, None)).await.unwrap(), LoginAnswer::LoggedIn(_)));
     app.clock.advance(Duration::from_secs(30));
     let code = key.code_at(now_seconds(&app)).unwrap();
-    assert_problem(user.client.replace_recovery_codes(&code).await, 403, ProblemCode::InvalidCode);
+    assert_problem(user.client.replace_recovery_codes(&code).await, 409, ProblemCode::MfaNotEnabled);
+    assert_problem(user.client.disable_totp(&code).await, 409, ProblemCode::MfaNotEnabled);
     let kinds: Vec<String> = user.client.security_events().await.unwrap().events.into_iter().map(|e| e.kind).collect();
     for kind in ["mfa_enabled", "recovery_codes_replaced", "recovery_code_used", "mfa_disabled"] {
         assert!(kinds.contains(&kind.to_owned()), "{kind} in {kinds:?}");
