@@ -28,8 +28,8 @@ use crate::messages::{ListMessagesQuery, MessagePage, MessageResponse, SendMessa
 use crate::problem::Problem;
 use crate::security::{
     ChangePasswordRequest, MfaStatusResponse, PasskeyCeremonyResponse, PasskeyInfo, PasskeyList, PasskeyLoginRequest, PasskeyStepUp,
-    RecoveryCodesResponse, RegisterPasskeyRequest, RevokedSessions, SecondFactorProofRequest, SecondFactorRequest, SecondFactorRequired,
-    SecurityEventList, SessionList, SsoLoginRequest, TotpCodeRequest, TotpEnrolmentResponse,
+    RecoveryCodesResponse, RegisterPasskeyRequest, RevokedSessions, SecondFactorRequest, SecondFactorRequired, SecurityEventList,
+    SessionList, SsoLoginRequest, StepUpRequest, TotpCodeRequest, TotpEnrolmentResponse,
 };
 use crate::stream::{ClientFrame, ServerFrame};
 
@@ -289,7 +289,7 @@ impl Client {
     }
 
     /// `DELETE /v1/me/passkeys/{id}`.
-    pub async fn remove_passkey(&self, id: Uuid, proof: &SecondFactorProofRequest) -> Result<(), ClientError> {
+    pub async fn remove_passkey(&self, id: Uuid, proof: &StepUpRequest) -> Result<(), ClientError> {
         self.call_status(Method::DELETE, &format!("/v1/me/passkeys/{id}"), Some(proof)).await.map(|_| ())
     }
 
@@ -300,7 +300,7 @@ impl Client {
 
     /// `POST /v1/me/mfa/totp/confirm`, with a passkey vouching for the new factor.
     pub async fn confirm_totp_vouched(&self, code: &str, step_up: PasskeyStepUp) -> Result<RecoveryCodesResponse, ClientError> {
-        let request = TotpCodeRequest { code: code.to_owned(), step_up: Some(step_up) };
+        let request = TotpCodeRequest { code: code.to_owned(), step_up: Some(step_up), password: None };
         self.call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&request)).await.map(|(_, body)| body)
     }
 
@@ -329,21 +329,21 @@ impl Client {
         self.call(Method::POST, "/v1/me/mfa/totp", None::<&()>).await.map(|(_, body)| body)
     }
 
-    /// `POST /v1/me/mfa/totp/confirm`.
-    pub async fn confirm_totp(&self, code: &str) -> Result<RecoveryCodesResponse, ClientError> {
-        let request = TotpCodeRequest { code: code.to_owned(), step_up: None };
+    /// `POST /v1/me/mfa/totp/confirm` (the password proves a first factor's enrolment).
+    pub async fn confirm_totp(&self, code: &str, password: Option<&str>) -> Result<RecoveryCodesResponse, ClientError> {
+        let request = TotpCodeRequest { code: code.to_owned(), step_up: None, password: password.map(str::to_owned) };
         self.call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&request)).await.map(|(_, body)| body)
     }
 
     /// `POST /v1/me/mfa/recovery-codes`.
     pub async fn replace_recovery_codes(&self, code: &str) -> Result<RecoveryCodesResponse, ClientError> {
-        let request = TotpCodeRequest { code: code.into(), step_up: None };
+        let request = TotpCodeRequest { code: code.into(), step_up: None, password: None };
         self.call(Method::POST, "/v1/me/mfa/recovery-codes", Some(&request)).await.map(|(_, body)| body)
     }
 
     /// `POST /v1/me/mfa/totp/disable`.
     pub async fn disable_totp(&self, code: &str) -> Result<(), ClientError> {
-        let request = TotpCodeRequest { code: code.to_owned(), step_up: None };
+        let request = TotpCodeRequest { code: code.to_owned(), step_up: None, password: None };
         self.call_status(Method::POST, "/v1/me/mfa/totp/disable", Some(&request)).await.map(|_| ())
     }
 

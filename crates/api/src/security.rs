@@ -212,6 +212,10 @@ pub struct TotpCodeRequest {
     /// Where the account has passkeys: one of them vouching (for turning TOTP on, it must).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_up: Option<PasskeyStepUp>,
+    /// For turning TOTP on, on an account without a second factor: your password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Password, max_length = 1024)]
+    pub password: Option<String>,
 }
 
 impl fmt::Debug for TotpCodeRequest {
@@ -268,11 +272,12 @@ impl fmt::Debug for PasskeyStepUp {
     }
 }
 
-/// Proof of your second factor, which changes to the factors themselves take on an account
-/// that has one: a code (TOTP or recovery, when TOTP is on) or a passkey's assertion.
+/// Proof of who you are, which changes to your factors take: your second factor (a code, TOTP
+/// or recovery, when TOTP is on; or a passkey's assertion) or, on an account without one, your
+/// password.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SecondFactorProofRequest {
+pub struct StepUpRequest {
     /// A fresh code from your authenticator app, or one of your recovery codes (used up by this).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 64)]
@@ -280,11 +285,15 @@ pub struct SecondFactorProofRequest {
     /// Or: one of your passkeys' answer to a step-up ceremony.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_up: Option<PasskeyStepUp>,
+    /// On an account without a second factor: your password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Password, max_length = 1024)]
+    pub password: Option<String>,
 }
 
-impl fmt::Debug for SecondFactorProofRequest {
+impl fmt::Debug for StepUpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecondFactorProofRequest").finish_non_exhaustive()
+        f.debug_struct("StepUpRequest").finish_non_exhaustive()
     }
 }
 
@@ -313,9 +322,14 @@ pub struct RegisterPasskeyRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 64)]
     pub code: Option<String>,
-    /// ...or one of your passkeys' answer to a step-up ceremony.
+    /// ...or one of your passkeys' answer to a step-up ceremony. On an account without a
+    /// second factor, `password` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_up: Option<PasskeyStepUp>,
+    /// On an account without a second factor (this is its first): your password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Password, max_length = 1024)]
+    pub password: Option<String>,
 }
 
 impl fmt::Debug for RegisterPasskeyRequest {

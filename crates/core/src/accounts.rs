@@ -126,7 +126,7 @@ impl Parley {
 
     /// Proof for a sensitive change: the password, or (for an account without one) a login
     /// from the last ten minutes. Wrong passwords back off per user.
-    async fn confirm_identity(
+    pub(crate) async fn confirm_identity(
         &self,
         user: &parley_store::UserRecord,
         session: &Session,

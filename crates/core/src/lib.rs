@@ -60,7 +60,7 @@ pub use preferences::BlockedUser;
 pub use retention::{MAX_RETENTION_DAYS, RetentionReport};
 pub use sessions::SessionView;
 pub use sso::{RemoteKeys, SsoKeys, SsoProvider, SsoRefusal};
-pub use step_up::{PasskeyProof, SecondFactorProof};
+pub use step_up::{PasskeyProof, StepUpProof};
 
 /// How recent a login must be for the session to change credentials (passkeys, TOTP): a
 /// stolen long-lived session cannot plant a lasting way back in.

@@ -14,7 +14,7 @@ use parley_store::{ChallengeKind, ChallengeRecord, UserRecord};
 use crate::Parley;
 use crate::auth::{IssuedSession, LockState, LoginAttempt, Session};
 use crate::error::CoreError;
-use crate::step_up::SecondFactorProof;
+use crate::step_up::StepUpProof;
 
 /// Challenge tokens start with this.
 const CHALLENGE_PREFIX: &str = "prly_c";
@@ -118,7 +118,7 @@ impl Parley {
         &self,
         session: &Session,
         code: &Secret<String>,
-        proof: SecondFactorProof<'_>,
+        proof: StepUpProof<'_>,
         context: &ClientContext,
     ) -> Result<Vec<Secret<String>>, CoreError> {
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
@@ -127,7 +127,7 @@ impl Parley {
         let Some(step) = self.totp_step(user.id, &record.secret, code).await? else {
             return Err(self.wrong_code(user.id));
         };
-        self.require_second_factor(session, proof, context).await?;
+        self.require_step_up(session, proof, context).await?;
         let (shown, hashes) = self.fresh_recovery_codes(user.id)?;
         let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::MfaEnabled, context).await?;
         if !self.store.confirm_totp(user.id, &record.secret, step, self.clock.now(), &hashes, &notice).await? {
@@ -138,11 +138,11 @@ impl Parley {
 
     /// Turns TOTP off; takes a proof of the second factor: a fresh code from the app, a recovery
     /// code (the way back in for someone who lost the phone) or a passkey.
-    pub async fn disable_totp(&self, session: &Session, proof: SecondFactorProof<'_>, context: &ClientContext) -> Result<(), CoreError> {
+    pub async fn disable_totp(&self, session: &Session, proof: StepUpProof<'_>, context: &ClientContext) -> Result<(), CoreError> {
         if !self.totp_enabled(session.user_id()).await? {
             return Err(CoreError::MfaNotEnabled);
         }
-        let user = self.require_second_factor(session, proof, context).await?;
+        let user = self.require_step_up(session, proof, context).await?;
         let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::MfaDisabled, context).await?;
         self.store.remove_totp(user.id, &notice).await?;
         Ok(())
@@ -153,10 +153,13 @@ impl Parley {
     pub async fn replace_recovery_codes(
         &self,
         session: &Session,
-        proof: SecondFactorProof<'_>,
+        proof: StepUpProof<'_>,
         context: &ClientContext,
     ) -> Result<Vec<Secret<String>>, CoreError> {
-        let user = self.require_second_factor(session, proof, context).await?;
+        if !self.totp_enabled(session.user_id()).await? {
+            return Err(CoreError::MfaNotEnabled);
+        }
+        let user = self.require_step_up(session, proof, context).await?;
         let (shown, hashes) = self.fresh_recovery_codes(user.id)?;
         let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::RecoveryCodesReplaced, context).await?;
         if !self.store.replace_recovery_codes(user.id, &hashes, &notice).await? {

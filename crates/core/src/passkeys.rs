@@ -22,7 +22,7 @@ use crate::Parley;
 use crate::auth::{IssuedSession, LoginAttempt, Session};
 use crate::error::CoreError;
 use crate::mfa::CHALLENGE_TTL;
-use crate::step_up::SecondFactorProof;
+use crate::step_up::StepUpProof;
 
 /// Ceremony tokens start with this.
 const CEREMONY_PREFIX: &str = "prly_w";
@@ -55,7 +55,7 @@ pub struct PasskeyRegistrationAnswer<'a> {
     /// The owner's name for the passkey.
     pub label: &'a str,
     /// The proof of the account's second factor, if it has one.
-    pub proof: SecondFactorProof<'a>,
+    pub proof: StepUpProof<'a>,
 }
 
 /// Builds the relying party from its settings.
@@ -110,6 +110,11 @@ impl Parley {
     pub async fn start_passkey_registration(&self, session: &Session) -> Result<PasskeyCeremony, CoreError> {
         self.require_fresh(session)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
+        // An account made by single sign-on logs in through its marketplace, which decides who
+        // may; a passkey would be a way in around it (and one its owner could not take back).
+        if user.password_hash.is_none() {
+            return Err(CoreError::MfaNotAvailable);
+        }
         let existing = self.open_passkeys(user.id).await?;
         let exclude = existing.iter().map(|(_, sealed)| sealed.passkey.cred_id().clone()).collect();
         let (mut options, state) = self
@@ -142,7 +147,7 @@ impl Parley {
         let credential: RegisterPublicKeyCredential = serde_json::from_value(credential.clone()).map_err(|_| CoreError::PasskeyRejected)?;
         let passkey = self.webauthn.finish_passkey_registration(&credential, &state).map_err(|_| CoreError::PasskeyRejected)?;
         // Only a registration that would succeed spends the proof.
-        let user = self.require_second_factor(session, proof, context).await?;
+        let user = self.require_step_up(session, proof, context).await?;
         let now = self.clock.now();
         let id = Uuid::now_v7();
         let record = PasskeyRecord {
@@ -184,10 +189,14 @@ impl Parley {
         &self,
         session: &Session,
         id: Uuid,
-        proof: SecondFactorProof<'_>,
+        proof: StepUpProof<'_>,
         context: &ClientContext,
     ) -> Result<(), CoreError> {
-        let user = self.require_second_factor(session, proof, context).await?;
+        // Someone else's passkey (or none) is "not found" before any proof is taken.
+        if !self.store.passkeys_of(session.user_id()).await?.iter().any(|passkey| passkey.id == id) {
+            return Err(CoreError::PasskeyNotFound);
+        }
+        let user = self.require_step_up(session, proof, context).await?;
         let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::PasskeyRemoved, context).await?;
         if self.store.remove_passkey(user.id, id, &notice).await? { Ok(()) } else { Err(CoreError::PasskeyNotFound) }
     }

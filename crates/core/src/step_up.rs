@@ -1,9 +1,10 @@
-//! Step-up: proving a second factor again, on a fresh login, before the factors themselves
-//! change. On an account that has a second factor (TOTP or passkeys), a session alone, which
-//! may have been stolen, turns on no TOTP, makes no recovery codes, adds no passkey and removes
-//! none, and turns TOTP off only with a code. The proof is a TOTP code or a recovery code, or an
-//! assertion from one of the account's passkeys answering a step-up ceremony
-//! ([`Parley::start_step_up`]). An account with no second factor has nothing to step up to.
+//! Step-up: proving who one is again, on a fresh login, before the factors themselves change.
+//! A session alone, which may have been stolen, turns on no TOTP, makes no recovery codes, adds
+//! no passkey and removes none. On an account that has a second factor (TOTP or passkeys), the
+//! proof is that factor: a TOTP code or a recovery code, or an assertion from one of the
+//! account's passkeys answering a step-up ceremony ([`Parley::start_step_up`]). On an account
+//! without one, it is the password (or, for an account without a password, the fresh login
+//! itself): a stolen session cannot enrol a first factor and so lock the owner out.
 
 use parley_domain::{ClientContext, Secret};
 use parley_store::{ChallengeKind, UserRecord};
@@ -14,13 +15,15 @@ use crate::auth::Session;
 use crate::error::CoreError;
 use crate::passkeys::{PasskeyCeremony, internal, state_of};
 
-/// What a caller offers as proof of a second factor.
+/// What a caller offers as proof before a change to their factors.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SecondFactorProof<'a> {
+pub struct StepUpProof<'a> {
     /// A TOTP code (not one used before) or a recovery code (used up by this).
     pub code: Option<&'a Secret<String>>,
     /// An assertion from one of the account's passkeys.
     pub passkey: Option<PasskeyProof<'a>>,
+    /// The password, for an account without a second factor yet.
+    pub password: Option<&'a Secret<String>>,
 }
 
 /// A passkey assertion answering a step-up ceremony.
@@ -45,18 +48,19 @@ impl Parley {
         self.start_ceremony(ChallengeKind::StepUp, Some(session.user_id()), &state, &options).await
     }
 
-    /// The caller, once they proved a second factor, if their account has one; wrong proofs
-    /// back off per user. The login must be fresh either way.
-    pub(crate) async fn require_second_factor(
+    /// The caller, once they proved their second factor or, for an account without one, their
+    /// password; wrong proofs back off per user. The login must be fresh either way.
+    pub(crate) async fn require_step_up(
         &self,
         session: &Session,
-        proof: SecondFactorProof<'_>,
+        proof: StepUpProof<'_>,
         context: &ClientContext,
     ) -> Result<UserRecord, CoreError> {
         self.require_fresh(session)?;
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
         let totp = self.totp_enabled(user.id).await?;
         if !totp && self.store.passkeys_of(user.id).await?.is_empty() {
+            self.confirm_identity(&user, session, proof.password.cloned()).await?;
             return Ok(user);
         }
         self.check_code_budget(user.id)?;
@@ -84,8 +88,10 @@ impl Parley {
 
     /// Whether the assertion answers the user's own step-up ceremony (which it uses up).
     async fn prove_with_passkey(&self, user: &UserRecord, proof: PasskeyProof<'_>) -> Result<bool, CoreError> {
-        let Ok(ceremony) = self.take_ceremony(proof.ceremony, ChallengeKind::StepUp).await else {
-            return Ok(false);
+        let ceremony = match self.take_ceremony(proof.ceremony, ChallengeKind::StepUp).await {
+            Ok(ceremony) => ceremony,
+            Err(CoreError::ChallengeInvalid) => return Ok(false),
+            Err(error) => return Err(error),
         };
         if ceremony.user_id != Some(user.id) {
             return Ok(false);

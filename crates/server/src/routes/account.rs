@@ -151,7 +151,8 @@ async fn confirm_totp(
     AuthSession(session): AuthSession,
     Json(request): Json<TotpCodeRequest>,
 ) -> Result<Json<RecoveryCodesResponse>, ApiError> {
-    let proof = super::passkeys::proof(None, request.step_up.as_ref());
+    let password = request.password.map(Secret::new);
+    let proof = super::passkeys::proof(None, request.step_up.as_ref(), password.as_ref());
     let codes = state.core.confirm_totp(&session, &Secret::new(request.code), proof, &caller.context).await?;
     Ok(shown_once(codes))
 }
@@ -173,7 +174,7 @@ async fn replace_recovery_codes(
     Json(request): Json<TotpCodeRequest>,
 ) -> Result<Json<RecoveryCodesResponse>, ApiError> {
     let code = Secret::new(request.code);
-    let proof = super::passkeys::proof(Some(&code), request.step_up.as_ref());
+    let proof = super::passkeys::proof(Some(&code), request.step_up.as_ref(), None);
     let codes = state.core.replace_recovery_codes(&session, proof, &caller.context).await?;
     Ok(shown_once(codes))
 }
@@ -195,7 +196,7 @@ async fn disable_totp(
     Json(request): Json<TotpCodeRequest>,
 ) -> Result<StatusCode, ApiError> {
     let code = Secret::new(request.code);
-    state.core.disable_totp(&session, super::passkeys::proof(Some(&code), request.step_up.as_ref()), &caller.context).await?;
+    state.core.disable_totp(&session, super::passkeys::proof(Some(&code), request.step_up.as_ref(), None), &caller.context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use parley_api::ProblemCode;
 use parley_api::security::{
-    PasskeyCeremonyResponse, PasskeyInfo, PasskeyList, PasskeyLoginRequest, PasskeyStepUp, RegisterPasskeyRequest, SecondFactorProofRequest,
+    PasskeyCeremonyResponse, PasskeyInfo, PasskeyList, PasskeyLoginRequest, PasskeyStepUp, RegisterPasskeyRequest, StepUpRequest,
 };
-use parley_core::{PasskeyCeremony, PasskeyProof, PasskeyRegistrationAnswer, PasskeyView, SecondFactorProof};
+use parley_core::{PasskeyCeremony, PasskeyProof, PasskeyRegistrationAnswer, PasskeyView, StepUpProof};
 use parley_domain::Secret;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,7 +33,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// `POST /v1/me/passkeys/registration`: start registering a passkey (a discoverable credential
 /// with user verification).
 #[utoipa::path(post, path = "/v1/me/passkeys/registration", tag = "passkeys", security(("bearer" = []), ("session_cookie" = [])),
-    responses((status = 201, body = PasskeyCeremonyResponse), (status = 403, description = "The session's login is older than ten minutes (`reauthentication_required`): log in again", body = parley_api::Problem, content_type = "application/problem+json"), AuthErrors, ServerErrors))]
+    responses(
+        (status = 201, body = PasskeyCeremonyResponse),
+        (status = 403, description = "The session's login is older than ten minutes (`reauthentication_required`): log in again", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An account made by single sign-on logs in through its marketplace (`mfa_not_available`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        AuthErrors, ServerErrors,
+    ))]
 async fn start_registration(
     State(state): State<AppState>,
     AuthSession(session): AuthSession,
@@ -48,7 +53,7 @@ async fn start_registration(
         (status = 401, description = "No valid session, or the ceremony is unknown, expired or not yours (`challenge_invalid`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The credential did not verify: malformed, for another site, or without user verification (`passkey_rejected`); or the account has a second factor (TOTP, passkeys) and neither `code` nor `step_up` proves it (`invalid_code`); or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 409, description = "That passkey is registered already (`passkey_already_registered`)", body = parley_api::Problem, content_type = "application/problem+json"),
-        BodyErrors, ServerErrors,
+        BodyErrors, RateErrors, ServerErrors,
     ))]
 async fn finish_registration(
     State(state): State<AppState>,
@@ -56,12 +61,12 @@ async fn finish_registration(
     AuthSession(session): AuthSession,
     Json(request): Json<RegisterPasskeyRequest>,
 ) -> Result<Created<PasskeyInfo>, ApiError> {
-    let code = request.code.map(Secret::new);
+    let (code, password) = (request.code.map(Secret::new), request.password.map(Secret::new));
     let answer = PasskeyRegistrationAnswer {
         token: &request.challenge,
         credential: &request.credential,
         label: &request.label,
-        proof: proof(code.as_ref(), request.step_up.as_ref()),
+        proof: proof(code.as_ref(), request.step_up.as_ref(), password.as_ref()),
     };
     let view = state.core.finish_passkey_registration(&session, answer, &caller.context).await?;
     Ok(Created(passkey_info(&view)))
@@ -78,7 +83,7 @@ async fn list_passkeys(State(state): State<AppState>, AuthSession(session): Auth
 /// `DELETE /v1/me/passkeys/{id}`: remove one of your passkeys; takes a proof of your second
 /// factor (the passkey itself, through `POST /v1/me/step-up`, may give it).
 #[utoipa::path(delete, path = "/v1/me/passkeys/{id}", tag = "passkeys", security(("bearer" = []), ("session_cookie" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The passkey's id")), request_body = SecondFactorProofRequest,
+    params(("id" = uuid::Uuid, Path, description = "The passkey's id")), request_body = StepUpRequest,
     responses(
         (status = 204, description = "Removed"),
         (status = 403, description = "No proof of your second factor, or a wrong or used one (`invalid_code`), or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
@@ -90,11 +95,12 @@ async fn remove_passkey(
     caller: Caller,
     AuthSession(session): AuthSession,
     axum::extract::Path(id): axum::extract::Path<String>,
-    Json(request): Json<SecondFactorProofRequest>,
+    Json(request): Json<StepUpRequest>,
 ) -> Result<StatusCode, ApiError> {
     let id = id.parse().map_err(|_| ApiError::detailed(ProblemCode::NotFound, "you have no passkey with that id"))?;
-    let code = request.code.map(Secret::new);
-    state.core.remove_passkey(&session, id, proof(code.as_ref(), request.step_up.as_ref()), &caller.context).await?;
+    let (code, password) = (request.code.map(Secret::new), request.password.map(Secret::new));
+    let proof = proof(code.as_ref(), request.step_up.as_ref(), password.as_ref());
+    state.core.remove_passkey(&session, id, proof, &caller.context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -115,11 +121,16 @@ async fn start_step_up(
     Ok(Created(ceremony(state.core.start_step_up(&session).await?)))
 }
 
-/// The proof of a second factor a request carries.
-pub(super) fn proof<'a>(code: Option<&'a Secret<String>>, step_up: Option<&'a PasskeyStepUp>) -> SecondFactorProof<'a> {
-    SecondFactorProof {
+/// The proof a request carries before a change to the caller's factors.
+pub(super) fn proof<'a>(
+    code: Option<&'a Secret<String>>,
+    step_up: Option<&'a PasskeyStepUp>,
+    password: Option<&'a Secret<String>>,
+) -> StepUpProof<'a> {
+    StepUpProof {
         code,
         passkey: step_up.map(|step_up| PasskeyProof { ceremony: &step_up.challenge, credential: &step_up.credential }),
+        password,
     }
 }
 

@@ -11,7 +11,7 @@ use parley_api::ProblemCode;
 use parley_api::accounts::{CreateSessionRequest, SessionOptions};
 use parley_api::client::LoginAnswer;
 use parley_api::security::{
-    PasskeyLoginRequest, PasskeyStepUp, RegisterPasskeyRequest, SecondFactorAnswer, SecondFactorProofRequest, SecondFactorRequest,
+    PasskeyLoginRequest, PasskeyStepUp, RegisterPasskeyRequest, SecondFactorAnswer, SecondFactorRequest, StepUpRequest,
 };
 use parley_testkit::{PASSWORD, TestApp, TestUser};
 use passkey_authenticator::{Authenticator, UiHint, UserCheck, UserValidationMethod};
@@ -85,8 +85,14 @@ macro_rules! register {
         let ceremony = $user.client.start_passkey_registration().await.unwrap();
         let created = $device.register($origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await;
         let credential = json(&created.unwrap());
-        let request =
-            RegisterPasskeyRequest { challenge: ceremony.challenge, credential, label: "Laptop".into(), code: $code, step_up: None };
+        let request = RegisterPasskeyRequest {
+            challenge: ceremony.challenge,
+            credential,
+            label: "Laptop".into(),
+            code: $code,
+            step_up: None,
+            password: Some(PASSWORD.into()),
+        };
         $user.client.register_passkey(&request).await
     }};
 }
@@ -204,13 +210,13 @@ async fn on_a_passkey_account_a_stolen_session_adds_no_factor_and_removes_none()
     let enrolment = user.client.start_totp().await.unwrap();
     let key = parley_crypto::TotpKey::from_base32(&enrolment.secret).unwrap();
     let code = key.code_at(crate::security::now_seconds(&app)).unwrap();
-    assert_problem(user.client.confirm_totp(&code).await, 403, ProblemCode::InvalidCode);
-    assert_problem(user.client.remove_passkey(old.id, &SecondFactorProofRequest::default()).await, 403, ProblemCode::InvalidCode);
+    assert_problem(user.client.confirm_totp(&code, Some(PASSWORD)).await, 403, ProblemCode::InvalidCode);
+    assert_problem(user.client.remove_passkey(old.id, &StepUpRequest::default()).await, 403, ProblemCode::InvalidCode);
     // Nor does another account's passkey vouch, even answering a real ceremony of its own.
     let mut theirs = device!(true);
     register!(app, other, theirs, &origin).unwrap();
     let foreign = step_up!(other, theirs, &origin);
-    let vouched_by = |step_up| SecondFactorProofRequest { code: None, step_up: Some(step_up) };
+    let vouched_by = |step_up| StepUpRequest { code: None, step_up: Some(step_up), password: None };
     assert_problem(user.client.remove_passkey(old.id, &vouched_by(foreign)).await, 403, ProblemCode::InvalidCode);
 
     // One of the account's own passkeys vouches, once per ceremony.
@@ -224,6 +230,7 @@ async fn on_a_passkey_account_a_stolen_session_adds_no_factor_and_removes_none()
         label: "Phone".into(),
         code: None,
         step_up: Some(vouch.clone()),
+        password: None,
     };
     assert_eq!(user.client.register_passkey(&request).await.unwrap().label, "Phone");
     assert_problem(user.client.remove_passkey(old.id, &vouched_by(vouch)).await, 403, ProblemCode::InvalidCode);
@@ -277,6 +284,38 @@ async fn a_passkey_assertion_without_user_verification_logs_nobody_in() {
 }
 
 #[tokio::test]
+async fn a_first_factor_takes_the_password_so_a_stolen_session_cannot_lock_the_owner_out() {
+    let app = TestApp::spawn().await;
+    let user = app.user("firstfactor").await;
+    let origin = origin(&app);
+    let ceremony = user.client.start_passkey_registration().await.unwrap();
+    let created = device!(true).register(&origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await;
+    let mut request = RegisterPasskeyRequest {
+        challenge: ceremony.challenge,
+        credential: json(&created.unwrap()),
+        label: "Intruder".into(),
+        code: None,
+        step_up: None,
+        password: None,
+    };
+    assert_problem(user.client.register_passkey(&request).await, 401, ProblemCode::InvalidCredentials);
+    let ceremony = user.client.start_passkey_registration().await.unwrap();
+    let created = device!(true).register(&origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await;
+    request.challenge = ceremony.challenge;
+    request.credential = json(&created.unwrap());
+    request.password = Some("a guess at the password".into());
+    assert_problem(user.client.register_passkey(&request).await, 401, ProblemCode::InvalidCredentials);
+    let enrolment = user.client.start_totp().await.unwrap();
+    let key = parley_crypto::TotpKey::from_base32(&enrolment.secret).unwrap();
+    let code = key.code_at(crate::security::now_seconds(&app)).unwrap();
+    assert_problem(user.client.confirm_totp(&code, None).await, 401, ProblemCode::InvalidCredentials);
+    assert!(user.client.list_passkeys().await.unwrap().passkeys.is_empty());
+    assert!(!user.client.mfa_status().await.unwrap().totp);
+    // The owner, who knows it, enrols.
+    user.client.confirm_totp(&code, Some(PASSWORD)).await.unwrap();
+}
+
+#[tokio::test]
 async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
     let app = TestApp::spawn().await;
     let user = app.user("strict").await;
@@ -294,6 +333,7 @@ async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
         label: "No PIN".into(),
         code: None,
         step_up: None,
+        password: None,
     };
     assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::PasskeyRejected);
 
@@ -310,6 +350,7 @@ async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
         label: "Evil".into(),
         code: None,
         step_up: None,
+        password: None,
     };
     assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::PasskeyRejected);
     assert!(user.client.list_passkeys().await.unwrap().passkeys.is_empty());
@@ -331,6 +372,7 @@ async fn ceremonies_expire_and_belong_to_whoever_started_them() {
         label: "Stolen".into(),
         code: None,
         step_up: None,
+        password: None,
     };
     assert_problem(other.client.register_passkey(&request).await, 401, ProblemCode::ChallengeInvalid);
 
@@ -349,9 +391,9 @@ async fn users_remove_only_their_own_passkeys() {
     let other = app.user("bystander").await;
     let mut device = device!(true);
     let passkey = register!(app, user, device, &origin(&app)).unwrap();
-    let no_proof = SecondFactorProofRequest::default();
+    let no_proof = StepUpRequest::default();
     assert_problem(other.client.remove_passkey(passkey.id, &no_proof).await, 404, ProblemCode::NotFound);
-    let proof = SecondFactorProofRequest { code: None, step_up: Some(step_up!(user, device, &origin(&app))) };
+    let proof = StepUpRequest { code: None, step_up: Some(step_up!(user, device, &origin(&app))), password: None };
     user.client.remove_passkey(passkey.id, &proof).await.unwrap();
     assert_problem(user.client.remove_passkey(passkey.id, &no_proof).await, 404, ProblemCode::NotFound);
     assert!(user.client.list_passkeys().await.unwrap().passkeys.is_empty());

@@ -31,7 +31,7 @@ pub(crate) async fn enrol_totp(app: &TestApp, user: &TestUser) -> (TotpKey, Vec<
     let enrolment = user.client.start_totp().await.unwrap();
     assert!(enrolment.otpauth_uri.starts_with("otpauth://totp/Parley:"));
     let key = TotpKey::from_base32(&enrolment.secret).unwrap();
-    let codes = user.client.confirm_totp(&key.code_at(now_seconds(app)).unwrap()).await.unwrap().recovery_codes;
+    let codes = user.client.confirm_totp(&key.code_at(now_seconds(app)).unwrap(), Some(PASSWORD)).await.unwrap().recovery_codes;
     (key, codes)
 }
 
@@ -54,11 +54,11 @@ pub(crate) fn totp(code: String) -> SecondFactorAnswer {
 async fn totp_enrolment_then_every_password_login_needs_a_fresh_code() {
     let app = TestApp::spawn().await;
     let user = app.user("totp").await;
-    assert_problem(user.client.confirm_totp("123456").await, 409, ProblemCode::MfaNotEnabled);
+    assert_problem(user.client.confirm_totp("123456", Some(PASSWORD)).await, 409, ProblemCode::MfaNotEnabled);
     let enrolment = user.client.start_totp().await.unwrap();
     let key = TotpKey::from_base32(&enrolment.secret).unwrap();
-    assert_problem(user.client.confirm_totp("000000").await, 403, ProblemCode::InvalidCode);
-    let codes = user.client.confirm_totp(&key.code_at(now_seconds(&app)).unwrap()).await.unwrap().recovery_codes;
+    assert_problem(user.client.confirm_totp("000000", Some(PASSWORD)).await, 403, ProblemCode::InvalidCode);
+    let codes = user.client.confirm_totp(&key.code_at(now_seconds(&app)).unwrap(), Some(PASSWORD)).await.unwrap().recovery_codes;
     assert_eq!(codes.len(), 10);
     assert_problem(user.client.start_totp().await, 409, ProblemCode::MfaAlreadyEnabled);
     let status = user.client.mfa_status().await.unwrap();
@@ -351,9 +351,9 @@ async fn wrong_codes_back_off_per_user() {
     let user = app.user("guesser").await;
     user.client.start_totp().await.unwrap();
     for guess in ["000000", "111111", "222222", "333333", "444444"] {
-        assert_problem(user.client.confirm_totp(guess).await, 403, ProblemCode::InvalidCode);
+        assert_problem(user.client.confirm_totp(guess, Some(PASSWORD)).await, 403, ProblemCode::InvalidCode);
     }
-    assert_problem(user.client.confirm_totp("555555").await, 429, ProblemCode::RateLimited);
+    assert_problem(user.client.confirm_totp("555555", Some(PASSWORD)).await, 429, ProblemCode::RateLimited);
     // The current password cannot be guessed through a session either.
     assert_problem(user.client.change_password("not it", "a brand new passphrase").await, 429, ProblemCode::RateLimited);
 }

@@ -100,6 +100,8 @@ async fn a_marketplace_user_gets_one_pseudonymous_account() {
     // Such an account has no password to log in with, so no TOTP to add to one.
     assert_problem(app.client.create_session(&me.handle, "any password at all").await, 401, ProblemCode::InvalidCredentials);
     assert_problem(client.start_totp().await, 409, ProblemCode::MfaNotAvailable);
+    // Nor a passkey: it would be a way in around the marketplace's login.
+    assert_problem(client.start_passkey_registration().await, 409, ProblemCode::MfaNotAvailable);
 }
 
 #[tokio::test]
