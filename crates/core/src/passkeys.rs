@@ -303,7 +303,8 @@ impl Parley {
         };
         sealed.passkey.update_credential(&result);
         self.store.update_passkey(record.id, &self.seal_passkey(record.user_id, record.id, &sealed).await?, self.clock.now()).await?;
-        self.store.user_by_id(record.user_id).await.map_err(CoreError::from)
+        // An account made by single sign-on logs in through its marketplace only.
+        Ok(self.store.user_by_id(record.user_id).await?.filter(|user| user.password_hash.is_some()))
     }
 
     pub(crate) async fn start_ceremony(

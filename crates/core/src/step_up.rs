@@ -60,6 +60,10 @@ impl Parley {
         let user = self.store.user_by_id(session.user_id()).await?.ok_or(CoreError::Unauthenticated)?;
         let totp = self.totp_enabled(user.id).await?;
         if !totp && self.store.passkeys_of(user.id).await?.is_empty() {
+            // An account without a password (single sign-on) enrols no factor at all.
+            if user.password_hash.is_none() {
+                return Err(CoreError::MfaNotAvailable);
+            }
             self.confirm_identity(&user, session, proof.password.cloned()).await?;
             return Ok(user);
         }

@@ -140,10 +140,11 @@ async fn start_totp(State(state): State<AppState>, AuthSession(session): AuthSes
 #[utoipa::path(post, path = "/v1/me/mfa/totp/confirm", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = TotpCodeRequest,
     responses(
         (status = 200, body = RecoveryCodesResponse),
+        (status = 401, description = "No valid session, or (for a first factor) the password is missing or wrong (`invalid_credentials`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The code is wrong or already used, or the account has passkeys and none vouched through `step_up` (`invalid_code`), or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes; retry after `Retry-After` seconds", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 409, description = "No enrolment is waiting (`mfa_not_enabled`)", body = parley_api::Problem, content_type = "application/problem+json"),
-        AuthErrors, BodyErrors, ServerErrors,
+        BodyErrors, ServerErrors,
     ))]
 async fn confirm_totp(
     State(state): State<AppState>,

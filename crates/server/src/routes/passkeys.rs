@@ -50,7 +50,7 @@ async fn start_registration(
 #[utoipa::path(post, path = "/v1/me/passkeys", tag = "passkeys", security(("bearer" = []), ("session_cookie" = [])), request_body = RegisterPasskeyRequest,
     responses(
         (status = 201, body = PasskeyInfo),
-        (status = 401, description = "No valid session, or the ceremony is unknown, expired or not yours (`challenge_invalid`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid session, or the ceremony is unknown, expired or not yours (`challenge_invalid`), or (for a first factor) the password is missing or wrong (`invalid_credentials`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The credential did not verify: malformed, for another site, or without user verification (`passkey_rejected`); or the account has a second factor (TOTP, passkeys) and neither `code` nor `step_up` proves it (`invalid_code`); or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 409, description = "That passkey is registered already (`passkey_already_registered`)", body = parley_api::Problem, content_type = "application/problem+json"),
         BodyErrors, RateErrors, ServerErrors,

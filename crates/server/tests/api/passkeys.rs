@@ -212,12 +212,17 @@ async fn on_a_passkey_account_a_stolen_session_adds_no_factor_and_removes_none()
     let code = key.code_at(crate::security::now_seconds(&app)).unwrap();
     assert_problem(user.client.confirm_totp(&code, Some(PASSWORD)).await, 403, ProblemCode::InvalidCode);
     assert_problem(user.client.remove_passkey(old.id, &StepUpRequest::default()).await, 403, ProblemCode::InvalidCode);
+    // The password is no proof on an account with a second factor.
+    let password_only = StepUpRequest { password: Some(PASSWORD.into()), ..StepUpRequest::default() };
+    assert_problem(user.client.remove_passkey(old.id, &password_only).await, 403, ProblemCode::InvalidCode);
     // Nor does another account's passkey vouch, even answering a real ceremony of its own.
     let mut theirs = device!(true);
     register!(app, other, theirs, &origin).unwrap();
     let foreign = step_up!(other, theirs, &origin);
     let vouched_by = |step_up| StepUpRequest { code: None, step_up: Some(step_up), password: None };
     assert_problem(user.client.remove_passkey(old.id, &vouched_by(foreign)).await, 403, ProblemCode::InvalidCode);
+    // (Five wrong proofs in a row back off for fifteen seconds, a sixth for thirty.)
+    app.clock.advance(Duration::from_secs(16));
 
     // One of the account's own passkeys vouches, once per ceremony.
     let mut second = device!(true);
@@ -234,8 +239,7 @@ async fn on_a_passkey_account_a_stolen_session_adds_no_factor_and_removes_none()
     };
     assert_eq!(user.client.register_passkey(&request).await.unwrap().label, "Phone");
     assert_problem(user.client.remove_passkey(old.id, &vouched_by(vouch)).await, 403, ProblemCode::InvalidCode);
-    // (Five wrong proofs in a row back off for fifteen seconds.)
-    app.clock.advance(Duration::from_secs(16));
+    app.clock.advance(Duration::from_secs(31));
     let code = key.code_at(crate::security::now_seconds(&app)).unwrap();
     user.client.confirm_totp_vouched(&code, step_up!(user, second, &origin)).await.unwrap();
     user.client.remove_passkey(old.id, &vouched_by(step_up!(user, first, &origin))).await.unwrap();

@@ -7,3 +7,8 @@ ALTER TABLE known_devices ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
 -- replaces the old (challenges live minutes, so the ones pending now are simply withdrawn).
 DELETE FROM auth_challenges WHERE user_id IS NOT NULL;
 CREATE UNIQUE INDEX auth_challenges_one_per_user ON auth_challenges (user_id, kind) WHERE user_id IS NOT NULL;
+
+-- An account made by single sign-on has no password and logs in through its marketplace; a
+-- passkey on it (possible before this version, and addable by a session alone) would be a way
+-- in around the marketplace that its owner could not take back. They go.
+DELETE FROM passkeys WHERE user_id IN (SELECT id FROM users WHERE password_hash IS NULL);
