@@ -158,7 +158,7 @@ pub struct SecurityEvent {
     pub id: Uuid,
     /// What happened: `account_created`, `login_succeeded`, `login_failed`, `account_locked`,
     /// `new_device_login`, `logged_out`, `session_revoked`, `password_changed`, `mfa_enabled`,
-    /// `mfa_disabled`, `recovery_code_used`, `recovery_codes_replaced`, `passkey_added`, `passkey_removed`.
+    /// `mfa_disabled`, `recovery_code_used`, `recovery_codes_replaced`, `passkey_added`, `passkey_removed`, `email_changed`, `factors_reset`.
     pub kind: String,
     /// When.
     #[serde(with = "time::serde::rfc3339")]

@@ -114,6 +114,16 @@ enum UserAction {
         /// The user's handle.
         handle: String,
     },
+    /// Account recovery, once the owner proved who they are: remove their authenticator app,
+    /// recovery codes, passkeys and known devices, and end their sessions. They are mailed, and
+    /// log in with their password to enrol again.
+    ResetFactors {
+        /// The user's handle.
+        handle: String,
+        /// Confirm: their second factors are gone for good.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Erase the user for good: their keys first (so no copy of the database, backups
     /// included, can show their data again), then their rows. Their sessions end.
     Erase {
@@ -195,6 +205,11 @@ async fn user_command(config: &Config, action: UserAction) -> anyhow::Result<()>
         UserAction::Export { handle } => {
             let archive = core.export_by_handle(&handle).await.map_err(|e| anyhow::anyhow!("cannot export {handle}: {e}"))?;
             println!("{}", serde_json::to_string_pretty(&archive)?);
+        }
+        UserAction::ResetFactors { handle, yes } => {
+            anyhow::ensure!(yes, "their second factors are removed for good: add --yes to reset {handle}");
+            let ended = core.reset_factors_by_handle(&handle).await.map_err(|e| anyhow::anyhow!("cannot reset {handle}: {e}"))?;
+            eprintln!("{handle}'s second factors are removed; {ended} sessions ended");
         }
         UserAction::Erase { handle, yes } => {
             anyhow::ensure!(yes, "erasure cannot be undone: add --yes to erase {handle}");

@@ -187,6 +187,10 @@ async fn an_operator_exports_and_erases_a_user_from_the_command_line() {
     assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
     let archive: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
     assert_eq!((archive["account"]["handle"].as_str(), archive["account"]["email"].as_str()), (Some("requester"), Some("dsr@example.org")));
+    assert!(!parley(&["user", "reset-factors", "requester"]).status.success(), "a reset needs --yes");
+    let reset = parley(&["user", "reset-factors", "requester", "--yes"]);
+    assert!(reset.status.success(), "{}", String::from_utf8_lossy(&reset.stderr));
+    assert!(String::from_utf8_lossy(&reset.stderr).contains("second factors are removed"));
     assert!(!parley(&["user", "erase", "requester"]).status.success(), "erasure needs --yes");
     let erase = parley(&["user", "erase", "requester", "--yes"]);
     assert!(erase.status.success(), "{}", String::from_utf8_lossy(&erase.stderr));

@@ -165,6 +165,30 @@ impl Parley {
         self.erase_user(user.id, Actor::Operator).await
     }
 
+    /// Account recovery by an operator, once the owner proved who they are out of band (a lost
+    /// phone and lost recovery codes, or an intruder who planted a factor of their own): every
+    /// second factor, known device and session goes, the owner is mailed, and the log says who
+    /// did it. The password stays; the owner logs in with it and enrols again.
+    pub async fn reset_factors_by_handle(&self, handle: &str) -> Result<usize, CoreError> {
+        let handle = Handle::parse(handle).map_err(|_| CoreError::UserNotFound)?;
+        let user = self.store.user_by_handle(&handle.key()).await?.ok_or(CoreError::UserNotFound)?;
+        let operator = ClientContext {
+            ip: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            network: parley_domain::Network::from_trusted("Parley support".to_owned()),
+            device: parley_domain::DeviceLabel::operator(),
+        };
+        let notice = self.notice(user.id, user.email.as_ref(), SecurityEventKind::FactorsReset, &operator).await?;
+        let ended = self.store.reset_factors(user.id, &notice).await?;
+        let count = ended.len();
+        for id in ended {
+            self.session_ended(user.id, id);
+        }
+        tracing::info!(user_id = %user.id, "second factors reset by an operator");
+        let details = serde_json::json!({"sessions_ended": count});
+        self.audit(Actor::Operator, "account.factors_reset", &user.id.to_string(), &details).await?;
+        Ok(count)
+    }
+
     /// Keys first, then rows (see [`Parley::erase_account`]).
     async fn erase_user(&self, user: UserId, actor: Actor) -> Result<(), CoreError> {
         let now = self.clock.now();

@@ -354,6 +354,11 @@ fn render_security_mail(handle: &Handle, kind: SecurityEventKind, facts: &Securi
             "Your email address was changed",
             "The email address of your account was changed. From now on, mail about your account goes to the new address.",
         ),
+        SecurityEventKind::FactorsReset => (
+            "Your sign-in methods were reset",
+            "Parley's support removed your authenticator app, recovery codes and passkeys, and logged out every session. \
+             Log in with your password and set them up again.",
+        ),
         SecurityEventKind::LoginSucceeded
         | SecurityEventKind::LoginFailed
         | SecurityEventKind::LoggedOut

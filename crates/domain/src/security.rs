@@ -41,11 +41,13 @@ pub enum SecurityEventKind {
     PasskeyRemoved,
     /// The email address was changed.
     EmailChanged,
+    /// An operator removed every second factor and ended every session (account recovery).
+    FactorsReset,
 }
 
 impl SecurityEventKind {
     /// Every kind, in a stable order.
-    pub const ALL: [SecurityEventKind; 15] = [
+    pub const ALL: [SecurityEventKind; 16] = [
         Self::AccountCreated,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -61,6 +63,7 @@ impl SecurityEventKind {
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
         Self::EmailChanged,
+        Self::FactorsReset,
     ];
 
     /// The stable name stored and shown on the wire.
@@ -81,6 +84,7 @@ impl SecurityEventKind {
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyRemoved => "passkey_removed",
             Self::EmailChanged => "email_changed",
+            Self::FactorsReset => "factors_reset",
         }
     }
 
@@ -105,6 +109,7 @@ impl SecurityEventKind {
                 | Self::PasskeyAdded
                 | Self::PasskeyRemoved
                 | Self::EmailChanged
+                | Self::FactorsReset
         )
     }
 }
@@ -161,6 +166,11 @@ impl DeviceLabel {
         let cleaned: String = text.chars().filter(|c| !c.is_control()).take(Self::MAX_CHARS).collect();
         let trimmed = cleaned.trim();
         if trimmed.is_empty() { Self::unknown() } else { Self(trimmed.to_owned()) }
+    }
+
+    /// The label of a change made by Parley's operators rather than from a device.
+    pub fn operator() -> Self {
+        Self("Parley support".to_owned())
     }
 
     /// The label of a device that said nothing about itself.

@@ -4,7 +4,7 @@
 //! node or several, cannot both succeed.
 
 use async_trait::async_trait;
-use parley_domain::{BlindIndex, Sealed, Timestamp, TokenHash, UserId};
+use parley_domain::{BlindIndex, Sealed, SessionId, Timestamp, TokenHash, UserId};
 use sqlx::Row as _;
 use uuid::Uuid;
 
@@ -119,6 +119,24 @@ impl CredentialStore for DataStore {
         insert_notice(&mut tx, notice).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn reset_factors(&self, user: UserId, notice: &SecurityNotice) -> Result<Vec<SessionId>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        for statement in [
+            "DELETE FROM totp_credentials WHERE user_id = $1",
+            "DELETE FROM recovery_codes WHERE user_id = $1",
+            "DELETE FROM passkeys WHERE user_id = $1",
+            "DELETE FROM auth_challenges WHERE user_id = $1",
+            "DELETE FROM known_devices WHERE user_id = $1",
+        ] {
+            sqlx::query(statement).bind(user.to_string()).execute(&mut *tx).await?;
+        }
+        let ended: Vec<String> =
+            sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id").bind(user.to_string()).fetch_all(&mut *tx).await?;
+        insert_notice(&mut tx, notice).await?;
+        tx.commit().await?;
+        ended.iter().map(|id| parse_id(id, "sessions.id", SessionId::from_uuid)).collect()
     }
 
     async fn use_recovery_code(&self, user: UserId, hash: &TokenHash) -> Result<bool, StoreError> {

@@ -128,6 +128,10 @@ pub trait CredentialStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Removes TOTP and the recovery codes, with the notice.
     async fn remove_totp(&self, user: UserId, notice: &SecurityNotice) -> Result<(), StoreError>;
+    /// Account recovery: removes every second factor (TOTP, recovery codes, passkeys), pending
+    /// challenges, known devices and sessions, with the notice, in one transaction; returns the
+    /// sessions ended.
+    async fn reset_factors(&self, user: UserId, notice: &SecurityNotice) -> Result<Vec<SessionId>, StoreError>;
     /// Replaces the recovery codes of a user whose TOTP is on, with the notice; false (and
     /// nothing changed) if TOTP is not on.
     async fn replace_recovery_codes(&self, user: UserId, recovery_codes: &[TokenHash], notice: &SecurityNotice)

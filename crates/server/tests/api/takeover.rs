@@ -306,3 +306,29 @@ async fn a_cookie_session_from_the_second_step_guards_every_change_with_its_csrf
     let allowed = http.request(method.clone(), format!("{}{path}", app.url)).header("cookie", &cookie).header("x-csrf-token", &csrf);
     assert_eq!(allowed.json(body).send().await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn an_operator_resets_the_factors_of_an_owner_who_lost_them_or_had_them_planted() {
+    let app = TestApp::spawn().await;
+    let user = app.user("recovered").await;
+    let (key, _) = enrol_totp(&app, &user).await;
+    // Someone with the password and the app (or the owner, before losing the phone) is in.
+    app.clock.advance(Duration::from_secs(30));
+    let pending = challenge(&app, &user).await;
+    let intruder = app.client.complete_second_factor(&answer(&pending, totp(key.code_at(now_seconds(&app)).unwrap()))).await.unwrap();
+    assert_eq!(app.core.reset_factors_by_handle(&user.handle).await.unwrap(), 2);
+    assert_problem(user.client.me().await, 401, ProblemCode::Unauthenticated);
+    assert_problem(app.client.authenticated(intruder.token.as_deref().unwrap()).me().await, 401, ProblemCode::Unauthenticated);
+    // The owner logs in with the password alone, and is told what happened.
+    let LoginAnswer::LoggedIn(session) = app.client.log_in(&login(&user, PASSWORD, None)).await.unwrap() else {
+        panic!("no second factor is left");
+    };
+    let owner = app.client.authenticated(session.token.as_deref().unwrap());
+    assert!(!owner.mfa_status().await.unwrap().totp);
+    let kinds: Vec<String> = owner.security_events().await.unwrap().events.into_iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&"factors_reset".to_owned()), "{kinds:?}");
+    app.wait_for_mail(&user.email, "Your sign-in methods were reset").await;
+    let entries = app.core.audit_entries(0, 10).await.unwrap();
+    assert!(entries.iter().any(|record| record.entry.action == "account.factors_reset" && record.entry.subject == user.id.to_string()));
+    assert!(matches!(app.core.reset_factors_by_handle("nobody-at-all").await, Err(parley_core::CoreError::UserNotFound)));
+}

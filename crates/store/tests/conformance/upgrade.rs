@@ -82,3 +82,41 @@ async fn a_foundation_database_keeps_its_rows_through_the_strong_auth_rebuild() 
     let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions").fetch_one(&mut check).await.unwrap();
     assert_eq!(sessions, 0);
 }
+
+#[tokio::test]
+async fn the_auth_hardening_removes_passkeys_of_single_sign_on_accounts_and_pending_challenges() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    let mut old = migrate_up_to(&db, 12).await;
+    let (member, shopper) = (Uuid::now_v7().to_string(), Uuid::now_v7().to_string());
+    for (id, handle, password) in [(&member, "member", Some("$argon2id$x")), (&shopper, "shopper", None)] {
+        sqlx::query("INSERT INTO users (id, handle, handle_key, password_hash, created_at) VALUES ($1, $2, $2, $3, 1)")
+            .bind(id)
+            .bind(handle)
+            .bind(password)
+            .execute(&mut old)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO passkeys VALUES ($1, $2, randomblob(16), x'03', 1, NULL)")
+            .bind(Uuid::now_v7().to_string())
+            .bind(id)
+            .execute(&mut old)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO auth_challenges (challenge_hash, kind, user_id, failures, expires_at) VALUES (randomblob(32), 'mfa_login', $1, 0, 9)")
+            .bind(id)
+            .execute(&mut old)
+            .await
+            .unwrap();
+    }
+    old.close().await.unwrap();
+
+    let store = connect_store(&StoreLocation::Sqlite { path: db.clone() }, Durability::Full).await.unwrap();
+    let passkeys_of = |id: &String| store.passkeys_of(UserId::from_uuid(id.parse().unwrap()));
+    assert_eq!(passkeys_of(&member).await.unwrap().len(), 1, "an account with a password keeps its passkey");
+    assert!(passkeys_of(&shopper).await.unwrap().is_empty(), "a single sign-on account's passkey goes");
+    drop(store);
+    let mut check = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_challenges").fetch_one(&mut check).await.unwrap();
+    assert_eq!(left, 0, "pending challenges are withdrawn once");
+}
