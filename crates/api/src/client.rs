@@ -27,9 +27,9 @@ use crate::conversations::{ConversationPage, ConversationResponse, CreateConvers
 use crate::messages::{ListMessagesQuery, MessagePage, MessageResponse, SendMessageRequest};
 use crate::problem::Problem;
 use crate::security::{
-    ChangePasswordRequest, MfaStatusResponse, PasskeyCeremonyResponse, PasskeyInfo, PasskeyList, PasskeyLoginRequest, PasskeyStepUp,
-    RecoveryCodesResponse, RegisterPasskeyRequest, RevokedSessions, SecondFactorRequest, SecondFactorRequired, SecurityEventList,
-    SessionList, SsoLoginRequest, StepUpRequest, TotpCodeRequest, TotpEnrolmentResponse,
+    ChangePasswordRequest, ConfirmTotpRequest, MfaStatusResponse, PasskeyCeremonyResponse, PasskeyInfo, PasskeyList, PasskeyLoginRequest,
+    PasskeyStepUp, RecoveryCodesResponse, RegisterPasskeyRequest, RevokedSessions, SecondFactorRequest, SecondFactorRequired,
+    SecurityEventList, SessionList, SsoLoginRequest, StepUpRequest, TotpEnrolmentResponse,
 };
 use crate::stream::{ClientFrame, ServerFrame};
 
@@ -300,7 +300,8 @@ impl Client {
 
     /// `POST /v1/me/mfa/totp/confirm`, with a passkey vouching for the new factor.
     pub async fn confirm_totp_vouched(&self, code: &str, step_up: PasskeyStepUp) -> Result<RecoveryCodesResponse, ClientError> {
-        let request = TotpCodeRequest { code: code.to_owned(), step_up: Some(step_up), password: None };
+        let request =
+            ConfirmTotpRequest { code: code.to_owned(), proof: StepUpRequest { step_up: Some(step_up), ..StepUpRequest::default() } };
         self.call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&request)).await.map(|(_, body)| body)
     }
 
@@ -331,19 +332,22 @@ impl Client {
 
     /// `POST /v1/me/mfa/totp/confirm` (the password proves a first factor's enrolment).
     pub async fn confirm_totp(&self, code: &str, password: Option<&str>) -> Result<RecoveryCodesResponse, ClientError> {
-        let request = TotpCodeRequest { code: code.to_owned(), step_up: None, password: password.map(str::to_owned) };
+        let request = ConfirmTotpRequest {
+            code: code.to_owned(),
+            proof: StepUpRequest { password: password.map(str::to_owned), ..StepUpRequest::default() },
+        };
         self.call(Method::POST, "/v1/me/mfa/totp/confirm", Some(&request)).await.map(|(_, body)| body)
     }
 
     /// `POST /v1/me/mfa/recovery-codes`.
     pub async fn replace_recovery_codes(&self, code: &str) -> Result<RecoveryCodesResponse, ClientError> {
-        let request = TotpCodeRequest { code: code.into(), step_up: None, password: None };
+        let request = StepUpRequest { code: Some(code.into()), ..StepUpRequest::default() };
         self.call(Method::POST, "/v1/me/mfa/recovery-codes", Some(&request)).await.map(|(_, body)| body)
     }
 
     /// `POST /v1/me/mfa/totp/disable`.
     pub async fn disable_totp(&self, code: &str) -> Result<(), ClientError> {
-        let request = TotpCodeRequest { code: code.to_owned(), step_up: None, password: None };
+        let request = StepUpRequest { code: Some(code.to_owned()), ..StepUpRequest::default() };
         self.call_status(Method::POST, "/v1/me/mfa/totp/disable", Some(&request)).await.map(|_| ())
     }
 

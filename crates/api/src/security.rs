@@ -202,25 +202,22 @@ impl fmt::Debug for TotpEnrolmentResponse {
     }
 }
 
-/// A one-time code from an authenticator app (or, where said, a recovery code).
+/// `POST /v1/me/mfa/totp/confirm`: the first code from the authenticator app.
 #[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TotpCodeRequest {
-    /// The six-digit code shown now; where a recovery code is accepted, one of those instead.
-    #[schema(max_length = 64)]
+pub struct ConfirmTotpRequest {
+    /// The six-digit code the app shows now.
+    #[schema(max_length = 16)]
     pub code: String,
-    /// Where the account has passkeys: one of them vouching (for turning TOTP on, it must).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step_up: Option<PasskeyStepUp>,
-    /// For turning TOTP on, on an account without a second factor: your password.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(format = Password, max_length = 1024)]
-    pub password: Option<String>,
+    /// Proof of who you are: your password for a first factor, or a passkey's `step_up` when
+    /// the account has passkeys.
+    #[serde(default)]
+    pub proof: StepUpRequest,
 }
 
-impl fmt::Debug for TotpCodeRequest {
+impl fmt::Debug for ConfirmTotpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TotpCodeRequest").finish_non_exhaustive()
+        f.debug_struct("ConfirmTotpRequest").finish_non_exhaustive()
     }
 }
 
@@ -253,6 +250,12 @@ pub struct PasskeyCeremonyResponse {
     pub options: serde_json::Value,
 }
 
+impl fmt::Debug for PasskeyCeremonyResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasskeyCeremonyResponse").field("challenge", &Redacted).finish_non_exhaustive()
+    }
+}
+
 /// A passkey's proof of the second factor: the answer to a ceremony from
 /// `POST /v1/me/step-up`.
 #[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -272,9 +275,9 @@ impl fmt::Debug for PasskeyStepUp {
     }
 }
 
-/// Proof of who you are, which changes to your factors take: your second factor (a code, TOTP
-/// or recovery, when TOTP is on; or a passkey's assertion) or, on an account without one, your
-/// password.
+/// Proof of who you are, which every change to your factors takes: your second factor (a code,
+/// TOTP or recovery, when TOTP is on; or a passkey's assertion) or, on an account without one,
+/// your password.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepUpRequest {
@@ -297,12 +300,6 @@ impl fmt::Debug for StepUpRequest {
     }
 }
 
-impl fmt::Debug for PasskeyCeremonyResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PasskeyCeremonyResponse").field("challenge", &Redacted).finish_non_exhaustive()
-    }
-}
-
 /// `POST /v1/me/passkeys`: finish registering a passkey.
 #[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -317,19 +314,9 @@ pub struct RegisterPasskeyRequest {
     /// and a label with nothing left becomes "Passkey".
     #[schema(max_length = 64)]
     pub label: String,
-    /// On an account with a second factor, its proof: with TOTP on, a fresh code from your
-    /// authenticator app or one of your recovery codes (used up by this)...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 64)]
-    pub code: Option<String>,
-    /// ...or one of your passkeys' answer to a step-up ceremony. On an account without a
-    /// second factor, `password` instead.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step_up: Option<PasskeyStepUp>,
-    /// On an account without a second factor (this is its first): your password.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(format = Password, max_length = 1024)]
-    pub password: Option<String>,
+    /// Proof of who you are: your second factor or, for a first one, your password.
+    #[serde(default)]
+    pub proof: StepUpRequest,
 }
 
 impl fmt::Debug for RegisterPasskeyRequest {

@@ -5,7 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use parley_api::accounts::{AccountResponse, ChangeEmailRequest, CreateAccountRequest, EraseAccountRequest, MeResponse};
 use parley_api::security::{
-    ChangePasswordRequest, MfaStatusResponse, RecoveryCodesResponse, SecurityEventList, TotpCodeRequest, TotpEnrolmentResponse,
+    ChangePasswordRequest, ConfirmTotpRequest, MfaStatusResponse, RecoveryCodesResponse, SecurityEventList, StepUpRequest,
+    TotpEnrolmentResponse,
 };
 use parley_core::{MAX_EVENTS_LISTED, NewAccount};
 use parley_domain::Secret;
@@ -14,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::{AuthErrors, BodyErrors, RateErrors, ServerErrors};
+use super::passkeys::Proof;
 use crate::error::ApiError;
 use crate::extract::{AuthSession, Caller, Created, Json, Query};
 use crate::state::AppState;
@@ -137,7 +139,7 @@ async fn start_totp(State(state): State<AppState>, AuthSession(session): AuthSes
 
 /// `POST /v1/me/mfa/totp/confirm`: turn TOTP on with a first code; answers the ten one-time
 /// recovery codes, shown only now.
-#[utoipa::path(post, path = "/v1/me/mfa/totp/confirm", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = TotpCodeRequest,
+#[utoipa::path(post, path = "/v1/me/mfa/totp/confirm", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = ConfirmTotpRequest,
     responses(
         (status = 200, body = RecoveryCodesResponse),
         (status = 401, description = "No valid session, or (for a first factor) the password is missing or wrong (`invalid_credentials`)", body = parley_api::Problem, content_type = "application/problem+json"),
@@ -150,17 +152,16 @@ async fn confirm_totp(
     State(state): State<AppState>,
     caller: Caller,
     AuthSession(session): AuthSession,
-    Json(request): Json<TotpCodeRequest>,
+    Json(request): Json<ConfirmTotpRequest>,
 ) -> Result<Json<RecoveryCodesResponse>, ApiError> {
-    let password = request.password.map(Secret::new);
-    let proof = super::passkeys::proof(None, request.step_up.as_ref(), password.as_ref());
-    let codes = state.core.confirm_totp(&session, &Secret::new(request.code), proof, &caller.context).await?;
+    let proof = Proof::from(request.proof);
+    let codes = state.core.confirm_totp(&session, &Secret::new(request.code), proof.as_core(), &caller.context).await?;
     Ok(shown_once(codes))
 }
 
 /// `POST /v1/me/mfa/recovery-codes`: replace your recovery codes with ten new ones (shown only
 /// now); takes a fresh code from the app or one of the old recovery codes.
-#[utoipa::path(post, path = "/v1/me/mfa/recovery-codes", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = TotpCodeRequest,
+#[utoipa::path(post, path = "/v1/me/mfa/recovery-codes", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = StepUpRequest,
     responses(
         (status = 200, body = RecoveryCodesResponse),
         (status = 403, description = "The code (or passkey) did not prove your second factor (`invalid_code`), or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
@@ -172,17 +173,16 @@ async fn replace_recovery_codes(
     State(state): State<AppState>,
     caller: Caller,
     AuthSession(session): AuthSession,
-    Json(request): Json<TotpCodeRequest>,
+    Json(request): Json<StepUpRequest>,
 ) -> Result<Json<RecoveryCodesResponse>, ApiError> {
-    let code = Secret::new(request.code);
-    let proof = super::passkeys::proof(Some(&code), request.step_up.as_ref(), None);
-    let codes = state.core.replace_recovery_codes(&session, proof, &caller.context).await?;
+    let proof = Proof::from(request);
+    let codes = state.core.replace_recovery_codes(&session, proof.as_core(), &caller.context).await?;
     Ok(shown_once(codes))
 }
 
 /// `POST /v1/me/mfa/totp/disable`: turn TOTP off; takes a fresh code from the app, or a
 /// recovery code if the app is lost.
-#[utoipa::path(post, path = "/v1/me/mfa/totp/disable", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = TotpCodeRequest,
+#[utoipa::path(post, path = "/v1/me/mfa/totp/disable", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = StepUpRequest,
     responses(
         (status = 204, description = "TOTP is off; the recovery codes are void"),
         (status = 429, description = "Too many wrong codes; retry after `Retry-After` seconds", body = parley_api::Problem, content_type = "application/problem+json"),
@@ -194,10 +194,9 @@ async fn disable_totp(
     State(state): State<AppState>,
     caller: Caller,
     AuthSession(session): AuthSession,
-    Json(request): Json<TotpCodeRequest>,
+    Json(request): Json<StepUpRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let code = Secret::new(request.code);
-    state.core.disable_totp(&session, super::passkeys::proof(Some(&code), request.step_up.as_ref(), None), &caller.context).await?;
+    state.core.disable_totp(&session, Proof::from(request).as_core(), &caller.context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

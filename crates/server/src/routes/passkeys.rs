@@ -51,7 +51,7 @@ async fn start_registration(
     responses(
         (status = 201, body = PasskeyInfo),
         (status = 401, description = "No valid session, or the ceremony is unknown, expired or not yours (`challenge_invalid`), or (for a first factor) the password is missing or wrong (`invalid_credentials`)", body = parley_api::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential did not verify: malformed, for another site, or without user verification (`passkey_rejected`); or the account has a second factor (TOTP, passkeys) and neither `code` nor `step_up` proves it (`invalid_code`); or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential did not verify: malformed, for another site, or without user verification (`passkey_rejected`); or the account has a second factor (TOTP, passkeys) and `proof` does not prove it (`invalid_code`); or the session's login is older than ten minutes (`reauthentication_required`)", body = parley_api::Problem, content_type = "application/problem+json"),
         (status = 409, description = "That passkey is registered already (`passkey_already_registered`)", body = parley_api::Problem, content_type = "application/problem+json"),
         BodyErrors, RateErrors, ServerErrors,
     ))]
@@ -61,12 +61,12 @@ async fn finish_registration(
     AuthSession(session): AuthSession,
     Json(request): Json<RegisterPasskeyRequest>,
 ) -> Result<Created<PasskeyInfo>, ApiError> {
-    let (code, password) = (request.code.map(Secret::new), request.password.map(Secret::new));
+    let proof = Proof::from(request.proof);
     let answer = PasskeyRegistrationAnswer {
         token: &request.challenge,
         credential: &request.credential,
         label: &request.label,
-        proof: proof(code.as_ref(), request.step_up.as_ref(), password.as_ref()),
+        proof: proof.as_core(),
     };
     let view = state.core.finish_passkey_registration(&session, answer, &caller.context).await?;
     Ok(Created(passkey_info(&view)))
@@ -98,9 +98,8 @@ async fn remove_passkey(
     Json(request): Json<StepUpRequest>,
 ) -> Result<StatusCode, ApiError> {
     let id = id.parse().map_err(|_| ApiError::detailed(ProblemCode::NotFound, "you have no passkey with that id"))?;
-    let (code, password) = (request.code.map(Secret::new), request.password.map(Secret::new));
-    let proof = proof(code.as_ref(), request.step_up.as_ref(), password.as_ref());
-    state.core.remove_passkey(&session, id, proof, &caller.context).await?;
+    let proof = Proof::from(request);
+    state.core.remove_passkey(&session, id, proof.as_core(), &caller.context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -121,16 +120,26 @@ async fn start_step_up(
     Ok(Created(ceremony(state.core.start_step_up(&session).await?)))
 }
 
-/// The proof a request carries before a change to the caller's factors.
-pub(super) fn proof<'a>(
-    code: Option<&'a Secret<String>>,
-    step_up: Option<&'a PasskeyStepUp>,
-    password: Option<&'a Secret<String>>,
-) -> StepUpProof<'a> {
-    StepUpProof {
-        code,
-        passkey: step_up.map(|step_up| PasskeyProof { ceremony: &step_up.challenge, credential: &step_up.credential }),
-        password,
+/// The proof a request carries before a change to the caller's factors, its secrets wrapped.
+pub(super) struct Proof {
+    code: Option<Secret<String>>,
+    password: Option<Secret<String>>,
+    step_up: Option<PasskeyStepUp>,
+}
+
+impl From<StepUpRequest> for Proof {
+    fn from(request: StepUpRequest) -> Self {
+        Self { code: request.code.map(Secret::new), password: request.password.map(Secret::new), step_up: request.step_up }
+    }
+}
+
+impl Proof {
+    pub(super) fn as_core(&self) -> StepUpProof<'_> {
+        StepUpProof {
+            code: self.code.as_ref(),
+            passkey: self.step_up.as_ref().map(|step_up| PasskeyProof { ceremony: &step_up.challenge, credential: &step_up.credential }),
+            password: self.password.as_ref(),
+        }
     }
 }
 

@@ -89,9 +89,7 @@ macro_rules! register {
             challenge: ceremony.challenge,
             credential,
             label: "Laptop".into(),
-            code: $code,
-            step_up: None,
-            password: Some(PASSWORD.into()),
+            proof: StepUpRequest { code: $code, password: Some(PASSWORD.into()), ..StepUpRequest::default() },
         };
         $user.client.register_passkey(&request).await
     }};
@@ -233,9 +231,7 @@ async fn on_a_passkey_account_a_stolen_session_adds_no_factor_and_removes_none()
         challenge: ceremony.challenge,
         credential: json(&created.unwrap()),
         label: "Phone".into(),
-        code: None,
-        step_up: Some(vouch.clone()),
-        password: None,
+        proof: StepUpRequest { step_up: Some(vouch.clone()), ..StepUpRequest::default() },
     };
     assert_eq!(user.client.register_passkey(&request).await.unwrap().label, "Phone");
     assert_problem(user.client.remove_passkey(old.id, &vouched_by(vouch)).await, 403, ProblemCode::InvalidCode);
@@ -298,16 +294,14 @@ async fn a_first_factor_takes_the_password_so_a_stolen_session_cannot_lock_the_o
         challenge: ceremony.challenge,
         credential: json(&created.unwrap()),
         label: "Intruder".into(),
-        code: None,
-        step_up: None,
-        password: None,
+        proof: StepUpRequest::default(),
     };
     assert_problem(user.client.register_passkey(&request).await, 401, ProblemCode::InvalidCredentials);
     let ceremony = user.client.start_passkey_registration().await.unwrap();
     let created = device!(true).register(&origin, from_json::<pkw::CredentialCreationOptions>(&ceremony.options), DefaultClientData).await;
     request.challenge = ceremony.challenge;
     request.credential = json(&created.unwrap());
-    request.password = Some("a guess at the password".into());
+    request.proof.password = Some("a guess at the password".into());
     assert_problem(user.client.register_passkey(&request).await, 401, ProblemCode::InvalidCredentials);
     let enrolment = user.client.start_totp().await.unwrap();
     let key = parley_crypto::TotpKey::from_base32(&enrolment.secret).unwrap();
@@ -335,9 +329,7 @@ async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
         challenge: ceremony.challenge,
         credential: json(&created),
         label: "No PIN".into(),
-        code: None,
-        step_up: None,
-        password: None,
+        proof: StepUpRequest::default(),
     };
     assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::PasskeyRejected);
 
@@ -352,9 +344,7 @@ async fn passkeys_without_user_verification_or_for_another_site_are_refused() {
         challenge: ceremony.challenge,
         credential: json(&created),
         label: "Evil".into(),
-        code: None,
-        step_up: None,
-        password: None,
+        proof: StepUpRequest::default(),
     };
     assert_problem(user.client.register_passkey(&request).await, 403, ProblemCode::PasskeyRejected);
     assert!(user.client.list_passkeys().await.unwrap().passkeys.is_empty());
@@ -374,9 +364,7 @@ async fn ceremonies_expire_and_belong_to_whoever_started_them() {
         challenge: ceremony.challenge,
         credential: json(&created),
         label: "Stolen".into(),
-        code: None,
-        step_up: None,
-        password: None,
+        proof: StepUpRequest::default(),
     };
     assert_problem(other.client.register_passkey(&request).await, 401, ProblemCode::ChallengeInvalid);
 
