@@ -1,6 +1,6 @@
 //! Second factors: TOTP enrolment (secret and `otpauth://` URI, confirmed by a first code,
-//! which also issues ten one-time recovery codes), turning it off with a fresh code, and the
-//! second step of a password login: a short-lived challenge answered with a TOTP code, a
+//! which also issues ten one-time recovery codes), turning it off and replacing the codes (each
+//! behind the step-up of `step_up.rs`), and the second step of a password login: a short-lived challenge answered with a TOTP code, a
 //! recovery code or a passkey. A code is accepted once (the store keeps the last accepted
 //! step); a challenge takes at most [`MAX_CHALLENGE_ATTEMPTS`] answers, counted before each is
 //! checked, and a user has one live challenge at a time.
