@@ -261,12 +261,6 @@ impl Parley {
         if matches!(lock, LockState::Locked { .. }) {
             return Ok(());
         }
-        self.count_account_failure(user, context).await
-    }
-
-    /// Counts a failed proof of identity against the account and locks it when the back-off
-    /// says so.
-    pub(crate) async fn count_account_failure(&self, user: &UserRecord, context: &ClientContext) -> Result<(), CoreError> {
         let mail_to = user.email.as_ref();
         let notice = self.notice(user.id, mail_to, SecurityEventKind::LoginFailed, context).await?;
         let rule = Backoff::LOGIN;

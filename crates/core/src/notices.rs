@@ -230,13 +230,13 @@ impl Parley {
         let Some(dek) = self.keys.existing_dek(&KeyScope::UserProfile(user.id)).await? else {
             return Ok(None);
         };
-        let address_now = user.email.as_ref().map(|sealed| KeyRing::open_email(&dek, user.id, sealed)).transpose()?;
+        // The address on file now, unless the mail names the one on file when it was queued.
+        let mut to = user.email.as_ref().map(|sealed| KeyRing::open_email(&dek, user.id, sealed)).transpose()?;
         let payload = dek.open(record.payload.as_bytes(), &mail_aad(record.id))?;
         let Some(kind) = MailKind::parse(&record.kind) else {
             tracing::error!(mail_id = %record.id, "outbox mail of an unknown kind; dropped");
             return Ok(None);
         };
-        let mut to = address_now;
         let rendered = match kind {
             MailKind::Security => {
                 let facts: SecurityMailJson = parse_payload(&payload)?;
